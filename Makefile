@@ -1,0 +1,46 @@
+# One-command setup, run and test on a fresh Debian machine.
+#   make run    set everything up, then `hil run` on the emulated board
+#   make test   set everything up, then the test suite
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+APT_PACKAGES := gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib qemu-system-arm cmake clang
+TOOLS := arm-none-eabi-gcc qemu-system-arm cmake clang
+# The test command the README names, and what .ci/run runs.
+PYTEST_ARGS ?= -m "not device and not nightly"
+
+.PHONY: setup system-deps venv run test bench clean
+setup: system-deps venv
+
+# Installs the Debian packages when a tool is missing and apt-get can run;
+# otherwise prints the exact line to run.
+system-deps:
+	@missing=""; for t in $(TOOLS); do command -v $$t >/dev/null || missing="$$missing $$t"; done; \
+	if [ -z "$$missing" ]; then echo "system tools present:$(foreach t,$(TOOLS), $(t))"; exit 0; fi; \
+	echo "missing:$$missing"; \
+	if [ "$$(id -u)" = 0 ]; then SUDO=""; elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then SUDO=sudo; else \
+	  echo "run: sudo apt-get update && sudo apt-get install -y $(APT_PACKAGES)"; exit 1; fi; \
+	$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(APT_PACKAGES)
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+
+# Reinstalls only when pyproject.toml or the constraints change.
+$(VENV)/.installed: pyproject.toml constraints.txt | $(VENV)/bin/python
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -c constraints.txt -e '.[dev]'
+	touch $@
+
+venv: $(VENV)/.installed
+
+run: setup
+	$(VENV)/bin/hil run
+
+test: setup
+	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+bench: setup
+	for b in bench/bench_*.py; do $(VENV)/bin/python $$b || exit 1; done
+
+clean:
+	rm -rf build runs .pytest_cache

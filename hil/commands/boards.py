@@ -1,0 +1,72 @@
+"""``hil boards``: list the boards of boards.yaml, or check the file."""
+
+from __future__ import annotations
+
+import click
+from rich.table import Table
+
+from hil import ui
+from hil.config import boards_path, load_boards
+
+
+def _flasher_summary(f) -> str:
+    if f.kind == "qemu":
+        return f"qemu {f.machine} icount={f.icount_shift}"
+    if f.kind == "pyocd":
+        return f"pyocd {f.target_override} @0x{f.app_base:x}"
+    return f"jlink {f.device} @0x{f.app_base:x}"
+
+
+def _link_summary(link) -> str:
+    if link.url:
+        return f"{link.url} {link.baud}"
+    if link.usb:
+        pid = f":{link.usb.pid:04x}" if link.usb.pid is not None else ""
+        return f"usb {link.usb.vid:04x}{pid} {link.baud}"
+    return f"qemu uart (socket://) {link.baud}"
+
+
+@click.command("boards")
+@click.option("--check", is_flag=True, help="Only validate the file; exit 3 with a message if it is wrong.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of a table.")
+@click.pass_obj
+def command(obj, check: bool, as_json: bool) -> None:
+    """List the boards defined in boards.yaml (or validate it with --check).
+
+    \b
+    Examples:
+      hil boards
+      hil --boards lab/boards.yaml boards --check
+    """
+    path = boards_path(obj.boards)
+    bf = load_boards(path)
+    if check:
+        if as_json:
+            ui.print_json({"file": str(path), "valid": True, "boards": sorted(bf.boards)})
+        else:
+            ui.console.print(f"[green]ok[/green] {path}: {len(bf.boards)} boards ({', '.join(bf.boards)})")
+        return
+    if as_json:
+        ui.print_json(
+            {"file": str(path), "default": bf.default, "boards": {k: v.model_dump(mode="json") for k, v in bf.boards.items()}}
+        )
+        return
+    table = Table(title=f"Boards in {path}", title_justify="left")
+    for col in ("name", "description", "cpu", "clock", "engine", "flasher", "link", "timer"):
+        table.add_column(col, overflow="fold")
+    for name, b in bf.boards.items():
+        flasher = _flasher_summary(b.flasher)
+        if b.fallback_flasher:
+            flasher += f"\n(fallback {_flasher_summary(b.fallback_flasher)})"
+        label = f"[bold]{name}[/bold]" + (" [dim](default)[/dim]" if name == bf.default else "")
+        table.add_row(
+            label,
+            b.description,
+            f"{b.cpu} {b.fpu}",
+            f"{b.clock_hz / 1e6:g} MHz",
+            b.engine,
+            flasher,
+            _link_summary(b.link),
+            f"{b.timer.kind} ({b.timer.unit})",
+        )
+    ui.console.print(table)

@@ -1,0 +1,8 @@
+"""``hil flash``: placeholder until its issue lands."""
+
+import click
+
+
+@click.group("flash")
+def command() -> None:
+    """(not yet implemented)"""

@@ -1,0 +1,464 @@
+"""Typed, validated configuration: ``boards.yaml`` and ``models/<name>/config.yaml``.
+
+Everything a board or a model needs is declared here once, with its
+documentation, and validated when the file is loaded.  A mistake becomes one
+:class:`ConfigError` naming the file, the key path and what is allowed (with a
+close match for a misspelt key) -- never a traceback.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from hil.errors import ConfigError
+
+DEFAULT_BOARDS_FILE = Path("boards.yaml")
+DEFAULT_MODEL_DIR = Path("models/rhythm-4-effv2")
+
+
+class _Strict(BaseModel):
+    """Base for every config section: unknown keys are errors, values are checked on assignment."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False)
+
+
+# --------------------------------------------------------------------------- boards
+
+
+class Memory(_Strict):
+    flash_bytes: int = Field(gt=0, description="On-chip flash (or emulated ROM) in bytes.")
+    ram_bytes: int = Field(gt=0, description="SRAM available to the application in bytes.")
+
+
+class QemuFlasher(_Strict):
+    """Loads the ELF into ``qemu-system-arm``; the UART is a TCP socket on 127.0.0.1."""
+
+    kind: Literal["qemu"]
+    binary: str = Field("qemu-system-arm", description="QEMU executable.")
+    machine: str = Field(description="QEMU machine, e.g. mps2-an386 (Cortex-M4F).")
+    cpu: str | None = Field(None, description="-cpu override; None keeps the machine's default.")
+    icount_shift: int = Field(0, ge=0, le=10, description="-icount shift=N: deterministic instruction counting.")
+    extra_args: list[str] = Field(default_factory=list, description="Extra QEMU arguments.")
+    boot_timeout_s: float = Field(20.0, gt=0, description="How long to wait for the firmware's boot banner.")
+
+
+class PyocdFlasher(_Strict):
+    """pyOCD's Python API: probe chosen by unique id, never prompts."""
+
+    kind: Literal["pyocd"]
+    target_override: str = Field(description="pyOCD target type, e.g. ama4b2kk_kbr or ama3b1kk_kbr.")
+    pack: str | None = Field(None, description="CMSIS-Pack file (.pack) for targets not built into pyOCD.")
+    unique_id: str | None = Field(None, description="Probe serial number; required when several probes are attached.")
+    frequency_hz: int = Field(4_000_000, gt=0, description="SWD clock.")
+    connect_mode: Literal["halt", "pre-reset", "under-reset", "attach"] = "halt"
+    app_base: int = Field(description="Flash address the application image is written to.")
+
+
+class JlinkFlasher(_Strict):
+    """SEGGER ``JLinkExe`` driven by a generated command file."""
+
+    kind: Literal["jlink"]
+    binary: str = Field("JLinkExe", description="J-Link Commander executable.")
+    device: str = Field(description="J-Link device name, e.g. AMAP42KK-KBR.")
+    interface: Literal["SWD", "JTAG"] = "SWD"
+    speed_khz: int = Field(4000, gt=0)
+    serial_number: str | None = Field(None, description="Probe serial number (-SelectEmuBySN).")
+    app_base: int = Field(description="Flash address the raw binary is loaded at (loadbin).")
+
+
+Flasher = Annotated[Union[QemuFlasher, PyocdFlasher, JlinkFlasher], Field(discriminator="kind")]
+
+
+class UsbMatch(_Strict):
+    """Find the serial port by USB identity instead of a path (ports move between boots)."""
+
+    vid: int = Field(description="USB vendor id, e.g. 0x1366 (SEGGER J-Link VCOM).")
+    pid: int | None = None
+    serial_number: str | None = None
+
+
+class Link(_Strict):
+    url: str | None = Field(
+        None,
+        description="pyserial URL: a device path, socket://, rfc2217:// or loop://. "
+        "For qemu boards it is filled in when QEMU starts.",
+    )
+    usb: UsbMatch | None = None
+    baud: int = Field(115200, gt=0)
+    timeout_s: float = Field(5.0, gt=0, description="Timeout of one request (per window).")
+    retries: int = Field(3, ge=0, description="Retries of a request after a link error or timeout.")
+    inflight: int = Field(2, ge=1, le=8, description="Windows in flight at once (the firmware buffers the next).")
+
+
+class Timer(_Strict):
+    kind: Literal["systick", "dwt"]
+    unit: Literal["cycles", "qemu_instructions"] = Field(
+        description="What a reported count means: real CPU cycles, or emulated guest instructions."
+    )
+    counts_per_tick: int = Field(
+        1, gt=0, description="Units per raw timer tick (SysTick under QEMU -icount shift=0: 40 instructions)."
+    )
+
+
+class Board(_Strict):
+    description: str
+    cpu: Literal["cortex-m4", "cortex-m7", "cortex-m33", "cortex-m55", "host"]
+    fpu: Literal["none", "fpv4-sp-d16", "fpv5-d16", "fpv5-sp-d16"]
+    clock_hz: int = Field(gt=0, description="Core clock the firmware runs at.")
+    memory: Memory
+    port: str = Field(description="Folder under firmware/ports/ with the board's port.")
+    engine: Literal["aot", "tflm"] = Field(description="Default inference engine.")
+    emulated: bool = Field(False, description="True for emulators: timings are instruction counts, not time.")
+    flasher: Flasher
+    fallback_flasher: Flasher | None = Field(None, description="Tried when the main flasher's tool or probe is absent.")
+    link: Link
+    timer: Timer
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "Board":
+        if self.emulated and self.timer.unit != "qemu_instructions":
+            raise ValueError("an emulated board must report timer.unit 'qemu_instructions'")
+        if not self.emulated and self.timer.unit != "cycles":
+            raise ValueError("a real board must report timer.unit 'cycles'")
+        return self
+
+
+class BoardsFile(_Strict):
+    default: str = Field(description="Board used when --board is not given.")
+    boards: dict[str, Board]
+
+    @model_validator(mode="after")
+    def _default_exists(self) -> "BoardsFile":
+        if self.default not in self.boards:
+            raise ValueError(f"default board {self.default!r} is not one of {sorted(self.boards)}")
+        return self
+
+    def get(self, name: str | None, source: Path | None = None) -> tuple[str, Board]:
+        name = name or self.default
+        if name not in self.boards:
+            close = difflib.get_close_matches(name, self.boards, n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            where = f"{source}: " if source else ""
+            raise ConfigError(
+                f"{where}board {name!r} is not defined; known boards: {', '.join(sorted(self.boards))}.{hint}"
+            )
+        return name, self.boards[name]
+
+
+# --------------------------------------------------------------------------- models
+
+
+class DatasetCfg(_Strict):
+    name: Literal["lsad"] = "lsad"
+    url: str = Field(description="Archive of the PhysioNet database (override for a mirror).")
+    sha256sums: str = Field("SHA256SUMS.txt", description="Checksum file inside the archive.")
+    sample_rate: int = Field(500, gt=0)
+    leads: int = Field(12, gt=0)
+    duration_s: float = Field(10.0, gt=0)
+
+
+class ClassesCfg(_Strict):
+    names: list[str] = Field(min_length=2, description="Class names, in output-index order.")
+    codes: dict[str, list[int]] = Field(description="SNOMED-CT codes per class name.")
+    priority: list[str] | None = Field(
+        None,
+        description="When a record carries codes of several classes, the first class in this list wins "
+        "(default: the order of `names`).",
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> "ClassesCfg":
+        if len(set(self.names)) != len(self.names):
+            raise ValueError("class names must be unique")
+        missing = [n for n in self.names if n not in self.codes]
+        extra = [n for n in self.codes if n not in self.names]
+        if missing or extra:
+            raise ValueError(f"codes must have one entry per class name; missing {missing}, unknown {extra}")
+        seen: dict[int, str] = {}
+        for name, codes in self.codes.items():
+            for c in codes:
+                if c in seen:
+                    raise ValueError(f"SNOMED-CT code {c} is listed under both {seen[c]} and {name}")
+                seen[c] = name
+        if self.priority is not None and sorted(self.priority) != sorted(self.names):
+            raise ValueError("priority must list every class name exactly once")
+        return self
+
+    @property
+    def code_to_class(self) -> dict[int, int]:
+        return {c: self.names.index(n) for n, codes in self.codes.items() for c in codes}
+
+
+class BandpassCfg(_Strict):
+    low_hz: float = Field(1.0, gt=0)
+    high_hz: float = Field(30.0, gt=0)
+    order: int = Field(2, ge=1, le=8)
+
+    @model_validator(mode="after")
+    def _order(self) -> "BandpassCfg":
+        if self.low_hz >= self.high_hz:
+            raise ValueError("low_hz must be below high_hz")
+        return self
+
+
+class PreprocessCfg(_Strict):
+    sample_rate: int = Field(100, gt=0, description="Rate the model sees (records are resampled to it).")
+    frame_size: int = Field(800, gt=0, description="Samples per window.")
+    znorm_eps: float = Field(0.01, ge=0, description="(x - mean) / sqrt(var + eps).")
+    bandpass: BandpassCfg | None = None
+
+
+class WindowsCfg(_Strict):
+    lead: Literal["random"] | int = Field(
+        "random", description="'random' picks a lead per window (as the guide); an int fixes one (0 = I, 1 = II)."
+    )
+    train_samples_per_patient: int = Field(5, gt=0)
+    val_samples_per_patient: int = Field(5, gt=0)
+    test_samples_per_patient: int = Field(5, gt=0)
+
+
+class SplitCfg(_Strict):
+    test_fraction: float = Field(0.2, gt=0, lt=1, description="Last share of sorted patient ids held out.")
+    val_fraction: float = Field(0.2, gt=0, lt=1, description="Share of the rest used for validation.")
+    seed: int = 42
+
+
+class StemCfg(_Strict):
+    filters: int = Field(gt=0)
+    kernel_size: tuple[int, int]
+    strides: tuple[int, int]
+    activation: Literal["relu6", "relu", "swish"] = "relu6"
+
+
+class BlockCfg(_Strict):
+    filters: int = Field(gt=0)
+    depth: int = Field(1, ge=1)
+    kernel_size: tuple[int, int]
+    strides: tuple[int, int] = (1, 1)
+    ex_ratio: int = Field(1, ge=1)
+    se_ratio: int = Field(4, ge=0, description="Squeeze-excite reduction (0 disables SE).")
+    pool: tuple[int, int] | None = Field((1, 2), description="MaxPool after the depthwise conv, 'same' padding.")
+
+
+class HeadCfg(_Strict):
+    dropout: float = Field(0.2, ge=0, lt=1)
+
+
+class ArchitectureCfg(_Strict):
+    name: Literal["efficientnetv2_1d"] = "efficientnetv2_1d"
+    stem: StemCfg
+    blocks: list[BlockCfg] = Field(min_length=1)
+    head: HeadCfg = HeadCfg()
+    expected_params: int | None = Field(None, description="If set, building the network checks the count.")
+
+
+class EarlyStoppingCfg(_Strict):
+    monitor: str = "val_loss"
+    patience: int = Field(10, ge=1)
+
+
+class TrainingCfg(_Strict):
+    batch_size: int = Field(256, gt=0)
+    epochs: int = Field(100, gt=0)
+    steps_per_epoch: int = Field(50, gt=0)
+    learning_rate: float = Field(1e-3, gt=0)
+    lr_schedule: Literal["cosine_restarts", "constant"] = "cosine_restarts"
+    lr_cycles: int = Field(1, ge=1)
+    loss: Literal["focal", "crossentropy"] = "focal"
+    focal_gamma: float = Field(2.0, ge=0)
+    class_weights: Literal["balanced", "none"] = "balanced"
+    early_stopping: EarlyStoppingCfg | None = EarlyStoppingCfg()
+    seed: int = 42
+
+
+class TrainingProfileCfg(_Strict):
+    """Overrides of :class:`TrainingCfg` (only the keys given)."""
+
+    batch_size: int | None = Field(None, gt=0)
+    epochs: int | None = Field(None, gt=0)
+    steps_per_epoch: int | None = Field(None, gt=0)
+    learning_rate: float | None = Field(None, gt=0)
+    train_samples_per_patient: int | None = Field(None, gt=0)
+
+
+class QuantizationCfg(_Strict):
+    calibration_split: Literal["val"] = Field("val", description="Never the test set.")
+    calibration_windows: int = Field(500, gt=0)
+    input_type: Literal["int8"] = "int8"
+    output_type: Literal["int8"] = "int8"
+    max_accuracy_drop: float = Field(0.05, ge=0, le=1, description="Allowed Keras→TFLite accuracy loss.")
+
+
+class ExportCfg(_Strict):
+    var_name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    header: str = Field(pattern=r"^[A-Za-z0-9_.-]+\.h$")
+
+
+class EvaluationCfg(_Strict):
+    threshold: float = Field(0.5, ge=0, le=1, description="Windows whose top probability is below are dropped.")
+
+
+class GatesCfg(_Strict):
+    top1_agreement: float = Field(1.0, ge=0, le=1, description="Device vs TFLite top-1 agreement, at least.")
+    exact_match: float = Field(1.0, ge=0, le=1, description="Share of windows with bit-identical int8 outputs.")
+    max_accuracy_drop: float = Field(0.05, ge=0, le=1, description="Keras accuracy minus device accuracy, at most.")
+    max_latency: float | None = Field(None, gt=0, description="Median latency, at most (board's unit or ms).")
+    max_arena_bytes: int | None = Field(None, gt=0)
+    max_flash_bytes: int | None = Field(None, gt=0)
+
+
+class ModelConfig(_Strict):
+    name: str
+    description: str = ""
+    dataset: DatasetCfg
+    classes: ClassesCfg
+    preprocess: PreprocessCfg
+    windows: WindowsCfg = WindowsCfg()
+    split: SplitCfg = SplitCfg()
+    architecture: ArchitectureCfg
+    training: TrainingCfg = TrainingCfg()
+    profiles: dict[str, TrainingProfileCfg] = Field(default_factory=dict)
+    quantization: QuantizationCfg = QuantizationCfg()
+    export: ExportCfg
+    evaluation: EvaluationCfg = EvaluationCfg()
+    gates: GatesCfg = GatesCfg()
+
+    def training_for(self, profile: str | None) -> tuple[TrainingCfg, WindowsCfg]:
+        """The training recipe and windowing with a named profile's overrides applied."""
+        if profile is None:
+            return self.training, self.windows
+        if profile not in self.profiles:
+            raise ConfigError(
+                f"model {self.name!r}: no training profile {profile!r}; known: {', '.join(self.profiles) or 'none'}"
+            )
+        over = self.profiles[profile].model_dump(exclude_none=True)
+        spp = over.pop("train_samples_per_patient", None)
+        windows = self.windows.model_copy(update={"train_samples_per_patient": spp} if spp else {})
+        return self.training.model_copy(update=over), windows
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def _format_loc(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out or "(top level)"
+
+
+def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    """Field names of the section that ``loc`` points into (for 'did you mean')."""
+    cls: Any = model
+    for part in loc[:-1]:
+        if isinstance(part, int) or not (isinstance(cls, type) and issubclass(cls, BaseModel)):
+            continue
+        field = cls.model_fields.get(str(part))
+        if field is None:
+            return []
+        ann = field.annotation
+        cls = _first_model(ann)
+        if cls is None:
+            return []
+    return list(cls.model_fields) if isinstance(cls, type) and issubclass(cls, BaseModel) else []
+
+
+def _first_model(ann: Any) -> type[BaseModel] | None:
+    if isinstance(ann, type) and issubclass(ann, BaseModel):
+        return ann
+    for arg in getattr(ann, "__args__", ()) or ():
+        found = _first_model(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _explain(err: dict[str, Any], model: type[BaseModel]) -> str:
+    loc = tuple(err["loc"])
+    # Discriminated unions put the tag in the location; drop it for readability.
+    loc = tuple(p for p in loc if p not in ("qemu", "pyocd", "jlink") or p == loc[-1])
+    key = _format_loc(loc)
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        allowed = _allowed_keys(model, loc)
+        close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        return f"unknown key {key!r}.{hint} Allowed here: {', '.join(allowed)}"
+    if kind == "missing":
+        return f"missing required key {key!r}"
+    if kind in ("literal_error", "enum"):
+        return f"key {key!r}: {err['msg'].replace('Input should be', 'must be')} (got {err.get('input')!r})"
+    if kind == "union_tag_invalid":
+        return f"key {key!r}: {err['msg']}"
+    return f"key {key!r}: {err['msg']} (got {err.get('input')!r})"
+
+
+def _read_yaml(path: Path) -> Any:
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: file not found") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read ({exc.strerror})") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(f"{path}{where}: YAML syntax error: {problem}") from None
+
+
+def load_yaml_model(path: Path, model: type[BaseModel]) -> Any:
+    data = _read_yaml(path)
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level, got {type(data).__name__}")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        msgs = [_explain(e, model) for e in exc.errors()]
+        first, rest = msgs[0], msgs[1:]
+        more = "".join(f"\n  {m}" for m in rest)
+        raise ConfigError(f"{path}: {first}{more}") from None
+
+
+def boards_path(explicit: Path | str | None = None) -> Path:
+    if explicit:
+        return Path(explicit)
+    return Path(os.environ.get("HIL_BOARDS", DEFAULT_BOARDS_FILE))
+
+
+def load_boards(path: Path | str | None = None) -> BoardsFile:
+    return load_yaml_model(boards_path(path), BoardsFile)
+
+
+def load_board(name: str | None, path: Path | str | None = None) -> tuple[str, Board]:
+    p = boards_path(path)
+    return load_boards(p).get(name, p)
+
+
+def model_config_path(model_dir: Path | str) -> Path:
+    p = Path(model_dir)
+    return p if p.suffix in (".yaml", ".yml") else p / "config.yaml"
+
+
+def load_model_config(model_dir: Path | str = DEFAULT_MODEL_DIR) -> ModelConfig:
+    path = model_config_path(model_dir)
+    if not path.exists():
+        raise ConfigError(f"{path}: no model config here; pass --model with a folder holding config.yaml")
+    return load_yaml_model(path, ModelConfig)
+
+
+def work_dir(explicit: Path | str | None = None) -> Path:
+    """Root of generated artifacts: --work, else $HIL_WORK, else ./build."""
+    return Path(explicit or os.environ.get("HIL_WORK", "build"))
+

@@ -1,0 +1,112 @@
+"""Checks of what a machine needs to run hil, each with the command that fixes it."""
+
+from __future__ import annotations
+
+import grp
+import importlib.metadata
+import os
+import re
+import shutil
+import subprocess
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+APT_PACKAGES = "gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib qemu-system-arm cmake"
+APT_FIX = f"sudo apt-get update && sudo apt-get install -y {APT_PACKAGES}"
+PY_PACKAGES = ("tensorflow", "numpy", "scipy", "pyserial", "pyocd", "wfdb", "physiokit", "tflite-micro", "cobs", "pydantic")
+
+
+@dataclass
+class Check:
+    name: str
+    ok: bool
+    detail: str
+    fix: str | None = None
+    required: bool = True
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def _version_of(cmd: list[str], pattern: str = r"(\d+\.\d+(?:\.\d+)?)") -> str | None:
+    try:
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=20).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    first = out.strip().splitlines()[0] if out.strip() else ""
+    m = re.search(pattern, first)
+    return m.group(1) if m else first or None
+
+
+def check_tool(name: str, args: list[str], fix: str, required: bool = True) -> Check:
+    path = shutil.which(args[0])
+    if not path:
+        return Check(name, False, f"{args[0]} not found on PATH", fix, required)
+    ver = _version_of(args)
+    return Check(name, True, f"{ver or '?'} ({path})", None, required)
+
+
+def check_python_packages() -> list[Check]:
+    out = []
+    for pkg in PY_PACKAGES:
+        try:
+            ver = importlib.metadata.version(pkg)
+            out.append(Check(f"python: {pkg}", True, ver))
+        except importlib.metadata.PackageNotFoundError:
+            out.append(Check(f"python: {pkg}", False, "not installed", "make setup  (or: pip install -e .[dev])"))
+    return out
+
+
+def check_serial_permissions() -> Check:
+    """Serial ports on Debian belong to group dialout; a user outside it cannot open a board's VCOM."""
+    if os.geteuid() == 0:
+        return Check("serial permissions", True, "running as root", required=False)
+    try:
+        dialout = grp.getgrnam("dialout")
+    except KeyError:
+        return Check("serial permissions", True, "no dialout group on this system", required=False)
+    user = os.environ.get("USER") or ""
+    member = dialout.gr_gid in os.getgroups() or user in dialout.gr_mem
+    if member:
+        return Check("serial permissions", True, "user is in group dialout", required=False)
+    return Check(
+        "serial permissions", False, "user is not in group dialout (needed for a real board's serial port)",
+        f"sudo usermod -aG dialout {user or '$USER'}  (then log in again)", required=False,
+    )
+
+
+def check_probes() -> Check:
+    """Debug probes visible to pyOCD (only needed for real boards)."""
+    try:
+        from pyocd.probe.aggregator import DebugProbeAggregator
+
+        probes = DebugProbeAggregator.get_all_connected_probes(unique_id=None)
+    except Exception as exc:  # pyOCD backends raise many kinds of errors (libusb missing, permissions)
+        return Check("debug probes", False, f"pyOCD could not list probes: {exc}",
+                     "install the udev rules: see docs/bench-setup.md", required=False)
+    if not probes:
+        return Check("debug probes", True, "none attached (only needed for real boards)", required=False)
+    desc = ", ".join(f"{p.description} [{p.unique_id}]" for p in probes)
+    return Check("debug probes", True, desc, required=False)
+
+
+def check_tflm_tree() -> Check:
+    root = os.environ.get("HIL_TFLM_ROOT")
+    if not root:
+        return Check("TFLM tree (engine tflm)", False, "HIL_TFLM_ROOT is not set (only needed for engine tflm)",
+                     "hil deps tflm --help  (a pinned tflite-micro checkout; see docs/boards.md)", required=False)
+    ok = (Path(root) / "tensorflow/lite/micro/micro_interpreter.h").exists()
+    return Check("TFLM tree (engine tflm)", ok, root if ok else f"{root} has no tensorflow/lite/micro",
+                 None if ok else "point HIL_TFLM_ROOT at a tflite-micro checkout", required=False)
+
+
+def run_checks() -> list[Check]:
+    checks = [
+        check_tool("arm-none-eabi-gcc", ["arm-none-eabi-gcc", "--version"], APT_FIX),
+        check_tool("qemu-system-arm", ["qemu-system-arm", "--version"], APT_FIX),
+        check_tool("cmake", ["cmake", "--version"], APT_FIX),
+        check_tool("host C compiler", ["cc", "--version"], "sudo apt-get install -y build-essential"),
+    ]
+    checks += check_python_packages()
+    checks += [check_serial_permissions(), check_probes(), check_tflm_tree()]
+    return checks
