@@ -11,7 +11,8 @@ from __future__ import annotations
 import difflib
 import os
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union
+from types import UnionType
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -356,42 +357,79 @@ def _format_loc(loc: tuple[Any, ...]) -> str:
     return out or "(top level)"
 
 
+def _step(ann: Any, part: Any) -> Any:
+    """The annotation one location part below ``ann`` (dict key, list index, union tag or field)."""
+    origin, args = get_origin(ann), get_args(ann)
+    if origin is Annotated:
+        return _step(args[0], part)
+    if origin in (Union, UnionType):
+        members = [a for a in args if a is not type(None)]
+        for m in members:  # a discriminated union puts the tag ('qemu') in the location
+            kind = getattr(m, "model_fields", {}).get("kind")
+            if kind is not None and part in get_args(kind.annotation):
+                return m
+        for m in members:
+            found = _step(m, part)
+            if found is not None:
+                return found
+        return None
+    if origin is dict:
+        return args[1]
+    if origin in (list, tuple):
+        return args[0] if args else None
+    if isinstance(ann, type) and issubclass(ann, BaseModel):
+        field = ann.model_fields.get(str(part))
+        return field.annotation if field is not None else None
+    return None
+
+
 def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
     """Field names of the section that ``loc`` points into (for 'did you mean')."""
-    cls: Any = model
+    ann: Any = model
     for part in loc[:-1]:
-        if isinstance(part, int) or not (isinstance(cls, type) and issubclass(cls, BaseModel)):
-            continue
-        field = cls.model_fields.get(str(part))
-        if field is None:
+        ann = _step(ann, part)
+        if ann is None:
             return []
-        ann = field.annotation
-        cls = _first_model(ann)
-        if cls is None:
-            return []
-    return list(cls.model_fields) if isinstance(cls, type) and issubclass(cls, BaseModel) else []
+    target = _first_model(ann)
+    return list(target.model_fields) if target is not None else []
 
 
 def _first_model(ann: Any) -> type[BaseModel] | None:
     if isinstance(ann, type) and issubclass(ann, BaseModel):
         return ann
-    for arg in getattr(ann, "__args__", ()) or ():
+    for arg in get_args(ann):
         found = _first_model(arg)
         if found is not None:
             return found
     return None
 
 
+def _without_union_tags(model: type[BaseModel], loc: tuple[Any, ...]) -> tuple[Any, ...]:
+    """Drop the discriminator tags pydantic inserts into locations ('flasher.qemu.machine')."""
+    out, ann = [], model
+    for part in loc:
+        nxt = _step(ann, part)
+        is_tag = (
+            get_origin(ann) in (Union, UnionType, Annotated)
+            and isinstance(nxt, type)
+            and issubclass(nxt, BaseModel)
+            and "kind" in nxt.model_fields
+            and part in get_args(nxt.model_fields["kind"].annotation)
+        )
+        if not is_tag:
+            out.append(part)
+        ann = nxt
+    return tuple(out)
+
+
 def _explain(err: dict[str, Any], model: type[BaseModel]) -> str:
     loc = tuple(err["loc"])
-    # Discriminated unions put the tag in the location; drop it for readability.
-    loc = tuple(p for p in loc if p not in ("qemu", "pyocd", "jlink") or p == loc[-1])
-    key = _format_loc(loc)
+    key = _format_loc(_without_union_tags(model, loc))
     kind = err["type"]
     if kind == "extra_forbidden":
         allowed = _allowed_keys(model, loc)
-        close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
-        hint = f" Did you mean {close[0]!r}?" if close else ""
+        close = _suggest(str(loc[-1]), allowed)
+        hint = f" Did you mean {close!r}?" if close else ""
         return f"unknown key {key!r}.{hint} Allowed here: {', '.join(allowed)}"
     if kind == "missing":
         return f"missing required key {key!r}"
@@ -400,6 +438,27 @@ def _explain(err: dict[str, Any], model: type[BaseModel]) -> str:
     if kind == "union_tag_invalid":
         return f"key {key!r}: {err['msg']}"
     return f"key {key!r}: {err['msg']} (got {err.get('input')!r})"
+
+
+def _suggest(key: str, allowed: list[str]) -> str | None:
+    """The allowed key the user most likely meant: a close spelling, else one that contains it."""
+    close = difflib.get_close_matches(key, allowed, n=1)
+    if close:
+        return close[0]
+    partial = [a for a in allowed if key and (a.startswith(key) or key in a)]
+    return partial[0] if len(partial) == 1 else None
+
+
+def _drop_missing_explained_by_typo(errors: list[dict[str, Any]], model: type[BaseModel]) -> list[dict[str, Any]]:
+    """A misspelt key shows up twice (unknown 'defualt', missing 'default'): keep only the first."""
+    typo_targets = set()
+    for e in errors:
+        if e["type"] == "extra_forbidden":
+            loc = tuple(e["loc"])
+            close = _suggest(str(loc[-1]), _allowed_keys(model, loc))
+            if close:
+                typo_targets.add(loc[:-1] + (close,))
+    return [e for e in errors if not (e["type"] == "missing" and tuple(e["loc"]) in typo_targets)]
 
 
 def _read_yaml(path: Path) -> Any:
@@ -425,7 +484,8 @@ def load_yaml_model(path: Path, model: type[BaseModel]) -> Any:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        msgs = [_explain(e, model) for e in exc.errors()]
+        errors = _drop_missing_explained_by_typo(exc.errors(), model)
+        msgs = [_explain(e, model) for e in errors]
         first, rest = msgs[0], msgs[1:]
         more = "".join(f"\n  {m}" for m in rest)
         raise ConfigError(f"{path}: {first}{more}") from None

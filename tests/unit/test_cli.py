@@ -1,0 +1,101 @@
+"""The CLI as a user runs it: a real subprocess, real exit statuses."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def hil(*args: str, cwd: Path = REPO, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "hil.cli", *args], cwd=cwd, capture_output=True, text=True, timeout=120, env=env
+    )
+
+
+def test_version():
+    r = hil("--version")
+    assert r.returncode == 0 and r.stdout.startswith("hil, version ")
+
+
+def test_help_lists_every_command_group():
+    r = hil("--help")
+    assert r.returncode == 0
+    for cmd in ("boards", "doctor", "data", "train", "export", "build", "flash", "run"):
+        assert f"  {cmd}" in r.stdout, cmd
+
+
+def test_every_command_has_help_with_an_example():
+    for cmd in ("boards", "doctor"):
+        r = hil(cmd, "--help")
+        assert r.returncode == 0 and "Example" in r.stdout, cmd
+
+
+def test_boards_lists_both_boards():
+    r = hil("boards")
+    assert r.returncode == 0
+    assert "qemu-m4" in r.stdout and "apollo4" in r.stdout
+
+
+def test_boards_json():
+    doc = json.loads(hil("boards", "--json").stdout)
+    assert doc["default"] == "qemu-m4"
+    assert set(doc["boards"]) >= {"qemu-m4", "apollo4"}
+    assert doc["boards"]["apollo4"]["flasher"]["target_override"] == "amap42kk_kbr"
+
+
+def test_boards_check_good_file():
+    r = hil("boards", "--check")
+    assert r.returncode == 0 and "ok" in r.stdout
+
+
+def test_boards_check_misspelt_key_exits_3_with_one_line(tmp_path):
+    bad = tmp_path / "boards.yaml"
+    bad.write_text((REPO / "boards.yaml").read_text().replace("\n    port: qemu_mps2", "\n    prot: qemu_mps2"))
+    r = hil("--boards", str(bad), "boards", "--check")
+    assert r.returncode == 3
+    lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1, r.stderr
+    assert str(bad) in lines[0] and "boards.qemu-m4.prot" in lines[0] and "'port'" in lines[0]
+    assert "Traceback" not in r.stderr
+
+
+def test_boards_file_from_environment(tmp_path):
+    import os
+
+    bad = tmp_path / "b.yaml"
+    bad.write_text("default: x\nboards: {}\n")
+    r = hil("boards", env={**os.environ, "HIL_BOARDS": str(bad)})
+    assert r.returncode == 3 and str(bad) in r.stderr
+
+
+def test_unknown_command_is_a_usage_error():
+    assert hil("flsh").returncode == 3
+
+
+def test_doctor_on_this_machine():
+    r = hil("doctor", "--json")
+    doc = json.loads(r.stdout)
+    by_name = {c["name"]: c for c in doc["checks"]}
+    # This machine (and CI, after `make setup`) has the toolchain and QEMU.
+    assert by_name["arm-none-eabi-gcc"]["ok"], by_name["arm-none-eabi-gcc"]
+    assert by_name["qemu-system-arm"]["ok"]
+    assert by_name["python: tensorflow"]["ok"]
+    assert r.returncode == (0 if doc["ok"] else 3)
+
+
+def test_doctor_names_the_fix_for_a_missing_tool(tmp_path):
+    import os
+
+    # An empty PATH: no cross compiler, no QEMU.
+    r = subprocess.run(
+        [sys.executable, "-m", "hil.cli", "doctor", "--json"], cwd=REPO, capture_output=True, text=True,
+        env={**os.environ, "PATH": str(tmp_path)}, timeout=120,
+    )
+    doc = json.loads(r.stdout)
+    gcc = next(c for c in doc["checks"] if c["name"] == "arm-none-eabi-gcc")
+    assert not gcc["ok"] and "apt-get install" in gcc["fix"] and "gcc-arm-none-eabi" in gcc["fix"]
+    assert r.returncode == 3
