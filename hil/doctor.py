@@ -94,7 +94,7 @@ def check_tflm_tree() -> Check:
     root = os.environ.get("HIL_TFLM_ROOT")
     if not root:
         return Check("TFLM tree (engine tflm)", False, "HIL_TFLM_ROOT is not set (only needed for engine tflm)",
-                     "hil deps tflm --help  (a pinned tflite-micro checkout; see docs/boards.md)", required=False)
+                     "hil deps tflm  (prints the pinned tflite-micro checkout to get)", required=False)
     ok = (Path(root) / "tensorflow/lite/micro/micro_interpreter.h").exists()
     return Check("TFLM tree (engine tflm)", ok, root if ok else f"{root} has no tensorflow/lite/micro",
                  None if ok else "point HIL_TFLM_ROOT at a tflite-micro checkout", required=False)

@@ -99,3 +99,22 @@ def test_doctor_names_the_fix_for_a_missing_tool(tmp_path):
     gcc = next(c for c in doc["checks"] if c["name"] == "arm-none-eabi-gcc")
     assert not gcc["ok"] and "apt-get install" in gcc["fix"] and "gcc-arm-none-eabi" in gcc["fix"]
     assert r.returncode == 3
+
+
+def test_deps_tflm_reports_pin_and_whether_the_tree_is_found(tmp_path):
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k != "HIL_TFLM_ROOT"}
+    doc = json.loads(hil("deps", "tflm", "--json", env=env).stdout)
+    assert len(doc["commit"]) == 40 and doc["found"] is None
+    assert any(doc["commit"] in c for c in doc["commands"])
+
+    (tmp_path / "tensorflow/lite/micro").mkdir(parents=True)
+    (tmp_path / "tensorflow/lite/micro/micro_interpreter.h").write_text("")
+    doc = json.loads(hil("deps", "tflm", "--json", env={**env, "HIL_TFLM_ROOT": str(tmp_path)}).stdout)
+    assert doc["found"] == str(tmp_path)
+
+
+def test_deps_ambiqsuite_cannot_be_fetched():
+    r = hil("deps", "ambiqsuite", "--fetch")
+    assert r.returncode == 3 and "cannot be fetched automatically" in r.stderr
