@@ -1,8 +1,119 @@
-"""``hil run``: placeholder until its issue lands."""
+"""``hil run``: the whole pipeline on one board, ending in a verdict (exit 0 / 1 / 2 / 3)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
 
 import click
+from rich.table import Table
+
+from hil import ui
+from hil.config import DEFAULT_MODEL_DIR
+from hil.run import AUTO, SPLITS, RunOptions, run_pipeline
 
 
-@click.group("run")
-def command() -> None:
-    """(not yet implemented)"""
+def _f(v: Any, digits: int = 4) -> str:
+    if v is None:
+        return "—"
+    return f"{v:.{digits}f}" if isinstance(v, float) else str(v)
+
+
+def render_summary(rep: dict[str, Any], run_dir: Path) -> None:
+    t = Table(title=f"hil run · {rep['board']} ({rep['engine']}) · {rep['windows']} windows of {rep['dataset']['split']}",
+              title_justify="left")
+    for col in ("backend", "accuracy", "F1 macro", "F1 weighted", "acc. thr.", "dropped"):
+        t.add_column(col, justify="right" if col != "backend" else "left")
+    for name, m in rep["metrics"].items():
+        if not m:
+            t.add_row(name, "—", "—", "—", "—", "—")
+            continue
+        th = m.get("thresholded") or {}
+        t.add_row(name, _f(m["accuracy"]), _f(m["f1_macro"]), _f(m["f1_weighted"]), _f(th.get("accuracy")), _f(th.get("dropped"), 3))
+    ui.console.print(t)
+    a, lat, mem = rep["agreement"], rep["latency"], rep["memory"]
+    s = Table(show_header=False, box=None)
+    s.add_column(style="bold")
+    s.add_column()
+    s.add_row("device vs TFLite", f"top-1 {_f(a['top1'])} · exact int8 {_f(a['exact_match'])} · max |diff| {a['max_abs_diff_lsb']} LSB"
+              f" · rmse {_f(a['rmse'])} · cosine {_f(a['cosine'], 6)}")
+    if lat.get("cycles"):
+        c = lat["cycles"]
+        line = f"median {c['median']:,.0f} · p95 {c['p95']:,.0f} · max {c['max']:,.0f} {lat['unit']}"
+        if lat.get("ms"):
+            line += f" · median {lat['ms']['median']:.3f} ms"
+        s.add_row("latency", line)
+    s.add_row("memory", f"arena {_f(mem['arena_bytes'])} B · flash {_f(mem['flash_bytes'])} B · RAM {_f(mem['ram_bytes'])} B")
+    s.add_row("timings", " · ".join(f"{k} {v:.1f}s" for k, v in rep["timings"].items()))
+    ui.console.print(s)
+    g = Table(title="gates", title_justify="left")
+    for col in ("gate", "value", "limit", "result"):
+        g.add_column(col)
+    for c in rep["gates"]["checks"]:
+        g.add_row(c["name"], f"{_f(c['value'])} {c.get('unit', '')}".strip(), f"{c['comparison']} {_f(c['limit'])}",
+                  "[green]pass[/green]" if c["passed"] else "[bold red]FAIL[/bold red]")
+    ui.console.print(g)
+    distinct = (rep.get("distinct_outputs") or {}).get("device")
+    if distinct is not None and distinct <= 1 < rep["windows"]:
+        ui.console.print("[yellow]warning:[/yellow] every window gave the same device outputs: the agreement "
+                         "above proves little (is the model trained? see the train stage's metrics.json)")
+    verdict = "[bold green]PASSED[/bold green]" if rep["gates"]["passed"] else "[bold red]FAILED[/bold red]"
+    ui.console.print(f"{verdict}  run folder: {run_dir} (report.html, report.json, junit.xml, results.jsonl)")
+
+
+@click.command("run")
+@click.option("--board", default=None, help="Board of boards.yaml (default: the file's default, qemu-m4).")
+@click.option("--model", "model", type=click.Path(path_type=Path), default=DEFAULT_MODEL_DIR, show_default=True,
+              help="Model folder holding config.yaml.")
+@click.option("--dataset", type=click.Path(path_type=Path), default=None,
+              help="LSAD folder (default: $HIL_DATASETS/lsad, else synthetic LSAD generated on first use).")
+@click.option("--split", type=click.Choice(SPLITS), default="test", show_default=True,
+              help="Windows to score; 'all' scores every usable record (a dataset never trained on).")
+@click.option("--windows", type=int, default=None, help="Score at most N windows.")
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="Run folder (default runs/<time>-<board>).")
+@click.option("--resume", is_flag=True, help="Continue an interrupted run from its results.jsonl (--out, or the newest run).")
+@click.option("--gate", "gates", multiple=True, metavar="KEY=VALUE",
+              help="Override a gate of the model config, e.g. --gate top1_agreement=0.99 --gate max_latency=2e6 "
+              "(VALUE 'none' disables it).")
+@click.option("--work", type=click.Path(path_type=Path), default=None, help="Artifact folder (env HIL_WORK, default ./build).")
+@click.option("--profile", default=AUTO, show_default=True,
+              help="Training profile when a model must be trained: 'auto' = 'quick' on synthetic data (a few minutes "
+              "on a CPU), the full recipe on LSAD; 'full' forces the full recipe; or a profile of the config.")
+@click.option("--engine", type=click.Choice(["aot", "tflm"]), default=None, help="Inference engine (default: the board's).")
+@click.option("--no-train", is_flag=True, help="Never train or export: use the existing export (exit 3 if there is none).")
+@click.option("--no-flash", is_flag=True, help="Real boards: do not flash; the HELLO check still refuses a stale image.")
+@click.option("--json", "as_json", is_flag=True, help="Print report.json instead of the summary tables.")
+@click.pass_obj
+def command(obj, board, model, dataset, split, windows, out, resume, gates, work, profile, engine, no_train,
+            no_flash, as_json) -> None:
+    """Train, export, build, flash, stream the test windows and compare with the references.
+
+    Reuses every artifact whose inputs did not change, so a re-run only streams
+    and reports.  With no options: board qemu-m4, synthetic LSAD (or
+    $HIL_DATASETS/lsad), model models/rhythm-4-effv2 trained with the 'quick'
+    profile on first use.
+
+    Exit status: 0 all gates passed, 1 a gate failed, 2 infrastructure failure
+    (flash, link, emulator, stale image: retry), 3 usage or configuration error.
+
+    \b
+    Examples:
+      hil run
+      hil run --board apollo4 --gate max_latency=50
+      hil run --windows 200 --out runs/quick --gate exact_match=0.99
+      hil run --resume --out runs/quick
+    """
+    opts = RunOptions(
+        board=board, model=model, dataset=dataset, split=split, windows=windows, out=out, resume=resume,
+        gates=list(gates), work=work, profile=None if profile == "full" else profile, engine=engine,
+        no_train=no_train, flash=not no_flash, boards_file=obj.boards if obj else None,
+        show_progress=not as_json,
+    )
+    result = run_pipeline(opts)
+    if as_json:
+        ui.print_json(result.report)
+    else:
+        render_summary(result.report, result.run_dir)
+    if result.exit_code:
+        sys.exit(result.exit_code)

@@ -1,0 +1,1 @@
+"""Scoring a board: stream windows (runner), compare with references (compare), gates, reports."""

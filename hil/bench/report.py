@@ -1,0 +1,309 @@
+"""The run's reports: report.json, junit.xml (one testcase per gate), report.html (self-contained, plots inline)."""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+import math
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from hil.stages import write_json_atomic
+
+REPORT_JSON = "report.json"
+JUNIT_XML = "junit.xml"
+REPORT_HTML = "report.html"
+
+# The keys ARCHITECTURE.md promises; checked before report.json is written.
+REQUIRED_KEYS = (
+    "board", "engine", "windows", "timings",
+    "model.sha256", "model.params", "model.tflite_bytes",
+    "firmware.sha256", "firmware.text", "firmware.data", "firmware.bss",
+    "dataset.name", "dataset.path", "dataset.split", "dataset.class_counts",
+    "metrics.keras", "metrics.tflite", "metrics.tflm_host", "metrics.device",
+    "agreement.top1", "agreement.exact_match", "agreement.max_abs_diff_lsb", "agreement.rmse", "agreement.cosine",
+    "latency.unit", "latency.cycles", "latency.ms", "latency.clock_hz",
+    "memory.arena_bytes", "memory.flash_bytes", "memory.ram_bytes",
+    "gates.passed", "gates.checks",
+)
+METRIC_KEYS = ("accuracy", "f1_macro", "f1_weighted", "per_class", "confusion", "thresholded")
+
+
+def missing_keys(report: Mapping[str, Any]) -> list[str]:
+    """Required keys absent from ``report`` (a key present with value None counts as present)."""
+    out = []
+    for key in REQUIRED_KEYS:
+        cur: Any = report
+        for part in key.split("."):
+            if not isinstance(cur, Mapping) or part not in cur:
+                out.append(key)
+                break
+            cur = cur[part]
+    for backend in ("keras", "tflite", "tflm_host", "device"):
+        m = (report.get("metrics") or {}).get(backend)
+        if isinstance(m, Mapping):
+            out += [f"metrics.{backend}.{k}" for k in METRIC_KEYS if k not in m]
+    return out
+
+
+def write_report_json(run_dir: Path, report: Mapping[str, Any]) -> Path:
+    missing = missing_keys(report)
+    if missing:
+        raise ValueError(f"report is missing keys {missing}")
+    path = Path(run_dir) / REPORT_JSON
+    write_json_atomic(path, report)
+    return path
+
+
+# --------------------------------------------------------------------------- junit
+
+
+def write_junit(run_dir: Path, report: Mapping[str, Any]) -> Path:
+    """One <testcase> per gate, classname ``hil.gates.<board>``; a failed gate is a <failure>."""
+    checks = report["gates"]["checks"]
+    board = report.get("board", "?")
+    total = sum((report.get("timings") or {}).values()) if report.get("timings") else 0.0
+    suite = ET.Element(
+        "testsuite",
+        name=f"hil run {board}",
+        tests=str(len(checks)),
+        failures=str(sum(not c["passed"] for c in checks)),
+        errors="0",
+        skipped="0",
+        time=f"{total:.3f}",
+    )
+    props = ET.SubElement(suite, "properties")
+    for k in ("board", "engine", "windows"):
+        ET.SubElement(props, "property", name=k, value=str(report.get(k)))
+    ET.SubElement(props, "property", name="model.sha256", value=str((report.get("model") or {}).get("sha256")))
+    for c in checks:
+        tc = ET.SubElement(suite, "testcase", classname=f"hil.gates.{board}", name=c["name"], time="0")
+        text = f"{c['name']}: {c['value']} {c['comparison']} {c['limit']} {c.get('unit', '')}".strip()
+        if not c["passed"]:
+            f = ET.SubElement(tc, "failure", message=f"gate failed: {text}", type="GateFailed")
+            f.text = text
+        else:
+            ET.SubElement(tc, "system-out").text = text
+    root = ET.Element("testsuites")
+    root.append(suite)
+    ET.indent(root)
+    path = Path(run_dir) / JUNIT_XML
+    ET.ElementTree(root).write(path, encoding="utf-8", xml_declaration=True)
+    return path
+
+
+# --------------------------------------------------------------------------- html
+
+
+@dataclass
+class PlotData:
+    """Arrays the HTML plots need beyond report.json."""
+
+    class_names: list[str]
+    ticks: np.ndarray | None = None                 # raw ticks per window (scaled by counts_per_tick)
+    examples_x: np.ndarray | None = None            # [K, frame] float windows as the model sees them
+    examples_true: Sequence[int] = field(default_factory=list)
+    examples_pred: Sequence[int] = field(default_factory=list)
+    examples_ref: Sequence[str] = field(default_factory=list)
+    sample_rate: int = 100
+
+
+def _png(fig) -> str:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+
+
+def _confusion_png(name: str, confusion: Sequence[Sequence[int]], names: list[str]) -> str:
+    import matplotlib.pyplot as plt
+
+    cm = np.asarray(confusion, dtype=float)
+    rows = cm.sum(axis=1, keepdims=True)
+    norm = np.divide(cm, rows, out=np.zeros_like(cm), where=rows > 0)
+    fig, ax = plt.subplots(figsize=(3.6, 3.2))
+    ax.imshow(norm, cmap="Blues", vmin=0, vmax=1)
+    ax.set_xticks(range(len(names)), names, rotation=45)
+    ax.set_yticks(range(len(names)), names)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(name)
+    for i in range(cm.shape[0]):
+        for j in range(cm.shape[1]):
+            ax.text(j, i, f"{int(cm[i, j])}", ha="center", va="center", color="white" if norm[i, j] > 0.5 else "black", fontsize=8)
+    return _png(fig)
+
+
+def _latency_png(counts: np.ndarray, unit: str) -> str:
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 2.8))
+    ax.hist(counts, bins=min(50, max(5, len(np.unique(counts)))), color="#4c72b0")
+    ax.axvline(float(np.median(counts)), color="#dd8452", label="median")
+    ax.set_xlabel(unit.replace("_", " "))
+    ax.set_ylabel("windows")
+    ax.legend()
+    ax.set_title("latency of one invoke")
+    return _png(fig)
+
+
+def _examples_png(p: PlotData) -> str:
+    import matplotlib.pyplot as plt
+
+    k = len(p.examples_true)
+    cols = 2
+    rows = math.ceil(k / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(10, 1.6 * rows), squeeze=False)
+    t = np.arange(p.examples_x.shape[1]) / p.sample_rate
+    for n, ax in enumerate(axes.flat):
+        if n >= k:
+            ax.axis("off")
+            continue
+        ok = p.examples_true[n] == p.examples_pred[n]
+        ax.plot(t, p.examples_x[n], lw=0.6, color="#333")
+        ax.set_title(
+            f"{p.examples_ref[n] if n < len(p.examples_ref) else ''}  true {p.class_names[p.examples_true[n]]}, "
+            f"device {p.class_names[p.examples_pred[n]]}",
+            fontsize=8,
+            color="#2a7" if ok else "#c33",
+        )
+        ax.set_yticks([])
+        ax.tick_params(labelsize=7)
+    axes[-1][0].set_xlabel("s")
+    fig.tight_layout()
+    return _png(fig)
+
+
+def _fmt(v: Any, digits: int = 4) -> str:
+    if v is None:
+        return "—"
+    if isinstance(v, float):
+        return f"{v:.{digits}f}"
+    return html.escape(str(v))
+
+
+_CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:2rem auto;max-width:1100px;color:#222;padding:0 1rem}
+h1{font-size:1.5rem}h2{font-size:1.15rem;margin-top:2rem;border-bottom:1px solid #ddd;padding-bottom:.2rem}
+table{border-collapse:collapse;margin:.5rem 0}td,th{border:1px solid #ddd;padding:.3rem .6rem;text-align:right}
+th{background:#f5f5f5}td:first-child,th:first-child{text-align:left}
+.pass{color:#1a7f37;font-weight:600}.fail{color:#cf222e;font-weight:600}
+.badge{display:inline-block;padding:.2rem .7rem;border-radius:1rem;color:#fff;font-weight:600}
+.grid{display:flex;flex-wrap:wrap;gap:1rem}img{max-width:100%}
+.note{color:#666;font-size:.9rem}
+"""
+
+
+def render_html(report: Mapping[str, Any], plots: PlotData | None = None) -> str:
+    r = report
+    passed = r["gates"]["passed"]
+    badge = f'<span class="badge" style="background:{"#1a7f37" if passed else "#cf222e"}">{"PASSED" if passed else "FAILED"}</span>'
+    parts = [
+        "<!doctype html><html><head><meta charset='utf-8'>",
+        f"<title>hil run {html.escape(str(r['board']))} {html.escape(str(r.get('run_id', '')))}</title>",
+        f"<style>{_CSS}</style></head><body>",
+        f"<h1>hil run on {html.escape(str(r['board']))} ({html.escape(str(r['engine']))}) {badge}</h1>",
+        f"<p class='note'>{r['windows']} windows of {html.escape(str(r['dataset']['name']))} "
+        f"split <b>{html.escape(str(r['dataset']['split']))}</b>; model {html.escape(str(r['model'].get('name', '')))} "
+        f"sha256 <code>{html.escape(str(r['model']['sha256'])[:16])}…</code>; {html.escape(str(r.get('created', '')))}</p>",
+        "<h2>Gates</h2><table><tr><th>gate</th><th>value</th><th>limit</th><th>result</th></tr>",
+    ]
+    for c in r["gates"]["checks"]:
+        cls = "pass" if c["passed"] else "fail"
+        parts.append(
+            f"<tr><td>{html.escape(c['name'])}</td><td>{_fmt(c['value'])} {html.escape(c.get('unit', ''))}</td>"
+            f"<td>{c['comparison']} {_fmt(c['limit'])}</td><td class='{cls}'>{'pass' if c['passed'] else 'FAIL'}</td></tr>"
+        )
+    parts.append("</table>")
+
+    parts.append("<h2>Accuracy on held-out windows</h2><table><tr><th>backend</th><th>accuracy</th><th>F1 macro</th>"
+                 "<th>F1 weighted</th><th>accuracy (thr.)</th><th>F1 macro (thr.)</th><th>dropped</th></tr>")
+    for name, m in r["metrics"].items():
+        if not m:
+            parts.append(f"<tr><td>{name}</td><td colspan='6'>not computed</td></tr>")
+            continue
+        th = m.get("thresholded") or {}
+        parts.append(
+            f"<tr><td>{name}</td><td>{_fmt(m.get('accuracy'))}</td><td>{_fmt(m.get('f1_macro'))}</td>"
+            f"<td>{_fmt(m.get('f1_weighted'))}</td><td>{_fmt(th.get('accuracy'))}</td><td>{_fmt(th.get('f1_macro'))}</td>"
+            f"<td>{_fmt(th.get('dropped'))}</td></tr>"
+        )
+    parts.append("</table>")
+
+    a = r["agreement"]
+    parts.append("<h2>Device vs TFLite (BUILTIN_REF)</h2><table><tr>" + "".join(
+        f"<th>{k}</th>" for k in ("top-1 agreement", "exact int8 match", "max |diff| (LSB)", "RMSE (LSB)", "cosine")
+    ) + "</tr><tr>" + "".join(
+        f"<td>{_fmt(a.get(k))}</td>" for k in ("top1", "exact_match", "max_abs_diff_lsb", "rmse", "cosine")
+    ) + "</tr></table>")
+
+    lat = r["latency"]
+    unit = lat["unit"]
+    parts.append("<h2>Latency</h2>")
+    if lat.get("cycles"):
+        parts.append("<table><tr><th></th><th>min</th><th>median</th><th>p95</th><th>max</th></tr>")
+        parts.append(f"<tr><td>{html.escape(unit)}</td>" + "".join(f"<td>{lat['cycles'][k]:,.0f}</td>" for k in ("min", "median", "p95", "max")) + "</tr>")
+        if lat.get("ms"):
+            parts.append("<tr><td>ms</td>" + "".join(f"<td>{lat['ms'][k]:.3f}</td>" for k in ("min", "median", "p95", "max")) + "</tr>")
+        parts.append("</table>")
+    if unit == "qemu_instructions":
+        parts.append("<p class='note'>Emulated board: counts are guest instructions under QEMU <code>-icount</code>, "
+                     "not the time of any real chip, so no milliseconds are shown.</p>")
+    if plots is not None and plots.ticks is not None and len(plots.ticks):
+        parts.append(f"<img alt='latency histogram' src='{_latency_png(np.asarray(plots.ticks) * lat.get('counts_per_tick', 1), unit)}'>")
+
+    mem = r["memory"]
+    parts.append("<h2>Memory</h2><table><tr><th>arena</th><th>flash (text+data)</th><th>RAM (data+bss)</th></tr><tr>"
+                 + "".join(f"<td>{_fmt(mem.get(k))}</td>" for k in ("arena_bytes", "flash_bytes", "ram_bytes")) + "</tr></table>")
+
+    names = plots.class_names if plots else r.get("class_names", [])
+    parts.append("<h2>Confusion matrices</h2><div class='grid'>")
+    for name, m in r["metrics"].items():
+        if m and m.get("confusion") and names:
+            parts.append(f"<img alt='confusion {name}' src='{_confusion_png(name, m['confusion'], names)}'>")
+    parts.append("</div>")
+
+    if plots is not None and plots.examples_x is not None and len(plots.examples_true):
+        parts.append("<h2>Example windows</h2>")
+        parts.append(f"<img alt='example windows' src='{_examples_png(plots)}'>")
+
+    t = r.get("timings") or {}
+    if t:
+        parts.append("<h2>Stage timings</h2><table><tr><th>stage</th><th>seconds</th></tr>"
+                     + "".join(f"<tr><td>{html.escape(k)}</td><td>{v:.1f}</td></tr>" for k, v in t.items()) + "</table>")
+    parts.append("<h2>report.json</h2><details><summary>show</summary><pre>"
+                 + html.escape(json.dumps(r, indent=2, default=str)) + "</pre></details></body></html>")
+    return "\n".join(parts)
+
+
+def write_html(run_dir: Path, report: Mapping[str, Any], plots: PlotData | None = None) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    path = Path(run_dir) / REPORT_HTML
+    path.write_text(render_html(report, plots), encoding="utf-8")
+    return path
+
+
+def pick_examples(y_true: np.ndarray, y_pred: np.ndarray, k: int = 8) -> list[int]:
+    """Up to ``k`` windows to draw: the misclassified first (most informative), then one per class."""
+    wrong = [int(i) for i in np.flatnonzero(y_true != y_pred)][: k // 2]
+    out = list(wrong)
+    for c in np.unique(y_true):
+        for i in np.flatnonzero((y_true == c) & (y_true == y_pred))[:1]:
+            if len(out) < k:
+                out.append(int(i))
+    for i in range(len(y_true)):
+        if len(out) >= k:
+            break
+        if i not in out:
+            out.append(i)
+    return out[:k]

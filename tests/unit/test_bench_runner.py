@@ -1,0 +1,152 @@
+"""results.jsonl written as results arrive, --resume logic, recovery after a device reset.
+
+The device client here is a stand-in object with the DeviceClient contract's
+``infer_stream`` (the real client over QEMU is exercised in
+tests/integration/test_run_*.py); it lets these tests kill the "device" at
+an exact window, which a real link cannot do deterministically.
+"""
+
+import json
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+
+from hil.bench.runner import ResultsStore, results_arrays, stream_windows
+from hil.errors import ConfigError, InfraError
+
+
+@dataclass
+class WindowRef:  # same fields as hil.data.WindowRef
+    record: str
+    lead: int
+    start: int
+
+
+@dataclass
+class Res:
+    index: int
+    outputs: np.ndarray
+    cycles: int
+
+
+class FakeDevice:
+    """Answers window i with outputs derived from the window; dies after ``die_after`` results in a session."""
+
+    def __init__(self, die_after=None):
+        self.die_after = list(die_after or [])
+        self.sent: list[int] = []
+        self.sessions = 0
+
+    def connect(self):
+        self.sessions += 1
+        limit = self.die_after.pop(0) if self.die_after else None
+        dev = self
+
+        class Client:
+            def infer_stream(self, windows):
+                for k, (i, x) in enumerate(windows):
+                    if limit is not None and k == limit:
+                        raise InfraError(f"link timeout on window {i} (board fake)")
+                    dev.sent.append(i)
+                    yield Res(i, (x[:4] // 2).astype(np.int8), 1000 + i)
+
+        return Client()
+
+
+def _data(n=20):
+    x = (np.arange(n * 8).reshape(n, 8) % 100).astype(np.int8)
+    y = np.arange(n) % 4
+    refs = [WindowRef(f"JS{i:05d}", i % 12, 100 * i) for i in range(n)]
+    return x, y, refs
+
+
+def test_every_window_is_saved_in_order_of_arrival(tmp_path):
+    x, y, refs = _data()
+    dev = FakeDevice()
+    with ResultsStore(tmp_path / "results.jsonl") as store:
+        stats = stream_windows(dev.connect, x, y, refs, store, done=set(), board="fake", show_progress=False)
+    assert stats.scored == 20 and stats.recoveries == 0
+    lines = (tmp_path / "results.jsonl").read_text().splitlines()
+    assert len(lines) == 20
+    rec = json.loads(lines[7])
+    assert rec == {"index": 7, "ref": {"record": "JS00007", "lead": 7, "start": 700}, "true": 3,
+                   "outputs": [int(v) for v in x[7, :4] // 2], "ticks": 1007}
+    out, ticks = results_arrays(ResultsStore(tmp_path / "results.jsonl").load(), 20)
+    assert out.dtype == np.int8 and out.shape == (20, 4) and ticks[19] == 1019
+
+
+def test_device_reset_recovers_and_continues_without_rescoring(tmp_path):
+    x, y, refs = _data()
+    dev = FakeDevice(die_after=[6, 5])
+    restarts = []
+    with ResultsStore(tmp_path / "results.jsonl") as store:
+        stats = stream_windows(dev.connect, x, y, refs, store, done=set(), board="fake",
+                               recover=lambda e: restarts.append(str(e)), show_progress=False)
+    assert stats.recoveries == 2 and len(restarts) == 2 and dev.sessions == 3
+    assert sorted(dev.sent) == list(range(20))  # nothing scored twice, nothing lost
+    assert set(ResultsStore(tmp_path / "results.jsonl").load()) == set(range(20))
+
+
+def test_too_many_resets_exit_2_with_results_on_disk_then_resume_finishes(tmp_path):
+    x, y, refs = _data()
+    dev = FakeDevice(die_after=[4, 3, 2])
+    path = tmp_path / "results.jsonl"
+    with ResultsStore(path) as store, pytest.raises(InfraError) as e:
+        stream_windows(dev.connect, x, y, refs, store, done=set(), board="fake", recover=lambda e: None,
+                       max_recoveries=2, show_progress=False)
+    assert e.value.exit_code == 2
+    assert "9 of 20 windows are scored" in str(e.value) and "--resume" in e.value.hint
+    saved = ResultsStore(path).load()
+    assert sorted(saved) == sorted(dev.sent) and len(saved) == 9
+
+    # --resume: only the missing windows are sent
+    dev2 = FakeDevice()
+    with ResultsStore(path) as store:
+        stats = stream_windows(dev2.connect, x, y, refs, store, done=set(saved), board="fake", show_progress=False)
+    assert stats.resumed == 9 and stats.scored == 11
+    assert set(dev2.sent).isdisjoint(saved)
+    assert set(ResultsStore(path).load()) == set(range(20))
+
+
+def test_a_result_for_a_window_not_in_flight_is_refused(tmp_path):
+    x, y, refs = _data(5)
+
+    class Liar:
+        def infer_stream(self, windows):
+            for i, w in windows:
+                yield Res(i + 1, np.zeros(4, np.int8), 1)
+
+    with ResultsStore(tmp_path / "r.jsonl") as store, pytest.raises(InfraError) as e:
+        stream_windows(lambda: Liar(), x, y, refs, store, done=set(), board="fake", show_progress=False)
+    assert "window 5" in str(e.value)
+
+
+def test_torn_last_line_is_dropped_on_load(tmp_path):
+    path = tmp_path / "results.jsonl"
+    store = ResultsStore(path)
+    for i in range(3):
+        store.append({"index": i, "ref": {}, "true": 0, "outputs": [1, 2], "ticks": 5})
+    store.close()
+    with open(path, "a") as f:
+        f.write('{"index": 3, "ref": {}, "tr')  # the process died mid-line
+    assert sorted(ResultsStore(path).load()) == [0, 1, 2]
+    assert path.read_text().endswith("}\n")  # the torn tail is gone, appends start on a clean line
+    s2 = ResultsStore(path)
+    s2.append({"index": 3, "ref": {}, "true": 0, "outputs": [1, 2], "ticks": 5})
+    s2.close()
+    assert sorted(ResultsStore(path).load()) == [0, 1, 2, 3]
+
+
+def test_a_file_that_is_not_ours_is_refused(tmp_path):
+    path = tmp_path / "results.jsonl"
+    path.write_text('{"index": 0}\nhello world\n')
+    with pytest.raises(ConfigError) as e:
+        ResultsStore(path).load()
+    assert "line 2" in str(e.value)
+
+
+def test_missing_results_are_reported():
+    with pytest.raises(InfraError) as e:
+        results_arrays({0: {"outputs": [1], "ticks": 1}}, 3)
+    assert "2 windows" in str(e.value) and "first 1" in str(e.value)

@@ -1,0 +1,97 @@
+"""report.json keys, junit.xml (one testcase per gate), report.html (self-contained, plots inline)."""
+
+import base64
+import json
+import re
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pytest
+
+from hil.bench import compare, report
+from hil.bench.gates import evaluate
+from hil.config import GatesCfg, load_boards
+
+NAMES = ["SR", "SB", "AFIB", "GSVT"]
+
+
+@pytest.fixture(scope="module")
+def sample():
+    """A report built by the real compare/gates functions from made-up device and reference outputs."""
+    rng = np.random.default_rng(1)
+    n = 40
+    y = rng.integers(0, 4, n)
+    ref = rng.integers(-128, 128, (n, 4)).astype(np.int8)
+    dev = ref.copy()
+    dev[3, 1] = np.int8(int(dev[3, 1]) ^ 1)  # one LSB off in one window
+    board = load_boards("boards.yaml").boards["qemu-m4"]
+    ticks = rng.integers(10_000, 12_000, n)
+    m = {k: compare.metrics(y, compare.dequantize(o, 0.1, 0), NAMES, 0.5)
+         for k, o in {"keras": ref, "tflite": ref, "tflm_host": ref, "device": dev}.items()}
+    rep = {
+        "board": "qemu-m4", "engine": "aot", "windows": n, "timings": {"data": 1.0, "stream": 2.5},
+        "model": {"name": "rhythm-4-effv2", "sha256": "ab" * 32, "params": 32192, "tflite_bytes": 60000},
+        "firmware": {"sha256": "cd" * 32, "text": 100, "data": 10, "bss": 2000},
+        "dataset": {"name": "synthetic", "path": "/x", "split": "test", "class_counts": {k: 10 for k in NAMES}},
+        "metrics": m,
+        "agreement": compare.agreement(dev, ref, scale=0.1),
+        "latency": compare.latency(ticks, board),
+        "memory": compare.memory({"text": 100, "data": 10, "bss": 2000}, 30_000),
+    }
+    rep["gates"] = evaluate(GatesCfg(max_arena_bytes=40_000), rep)
+    x = rng.normal(size=(4, 800)).astype(np.float32)
+    plots = report.PlotData(NAMES, ticks=ticks, examples_x=x, examples_true=[0, 1, 2, 3], examples_pred=[0, 1, 3, 3],
+                            examples_ref=["JS00001 lead 0 @0"] * 4)
+    return rep, plots
+
+
+def test_report_json_has_every_architecture_key(tmp_path, sample):
+    rep, _ = sample
+    path = report.write_report_json(tmp_path, rep)
+    doc = json.loads(path.read_text())
+    assert report.missing_keys(doc) == []
+    assert doc["latency"]["unit"] == "qemu_instructions" and doc["latency"]["ms"] is None
+    assert doc["agreement"]["exact_match"] == pytest.approx(39 / 40)
+
+
+def test_report_json_refuses_missing_keys(tmp_path, sample):
+    rep, _ = sample
+    broken = {k: v for k, v in rep.items() if k != "memory"}
+    broken["metrics"] = {**rep["metrics"], "device": {"accuracy": 1.0}}
+    with pytest.raises(ValueError) as e:
+        report.write_report_json(tmp_path, broken)
+    assert "memory.arena_bytes" in str(e.value) and "metrics.device.confusion" in str(e.value)
+    assert not (tmp_path / "report.json").exists()
+
+
+def test_junit_has_one_testcase_per_gate(tmp_path, sample):
+    rep, _ = sample
+    root = ET.parse(report.write_junit(tmp_path, rep)).getroot()
+    suite = root.find("testsuite")
+    cases = suite.findall("testcase")
+    assert [c.get("name") for c in cases] == [c["name"] for c in rep["gates"]["checks"]]
+    failed = {c.get("name") for c in cases if c.find("failure") is not None}
+    assert failed == {"exact_match"}  # the one flipped LSB
+    assert suite.get("failures") == "1" and suite.get("tests") == str(len(cases))
+
+
+def test_html_is_self_contained_with_valid_pngs(tmp_path, sample):
+    rep, plots = sample
+    text = report.write_html(tmp_path, rep, plots).read_text()
+    assert not re.search(r"""(src|href)=['"]https?://""", text)  # nothing fetched when opened offline
+    pngs = re.findall(r"data:image/png;base64,([A-Za-z0-9+/=]+)", text)
+    # 4 confusion matrices + latency histogram + example windows
+    assert len(pngs) == 6
+    for p in pngs:
+        assert base64.b64decode(p)[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "FAILED" in text and "exact_match" in text
+    assert "guest instructions" in text  # emulated timings are labelled as such
+
+
+def test_pick_examples_prefers_mistakes_then_each_class():
+    y = np.array([0, 0, 1, 1, 2, 2, 3, 3])
+    p = np.array([0, 1, 1, 1, 2, 0, 3, 3])
+    ex = report.pick_examples(y, p, k=5)
+    assert ex[:2] == [1, 5]
+    assert {int(y[i]) for i in ex[2:]} == {0, 1, 2}
+    assert len(set(ex)) == 5
