@@ -1,8 +1,56 @@
-"""``hil build``: placeholder until its issue lands."""
+"""``hil build``: the firmware image of a model for a board."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
 
 import click
+from rich.table import Table
+
+from hil import ui
+from hil.config import DEFAULT_MODEL_DIR, load_board, load_model_config
+from hil.stages import ArtifactPaths
 
 
-@click.group("build")
-def command() -> None:
-    """(not yet implemented)"""
+@click.command("build")
+@click.option("--board", "board_name", default=None, help="Board name in boards.yaml (default: its `default`).")
+@click.option(
+    "--model", "model_dir", type=click.Path(path_type=Path), default=DEFAULT_MODEL_DIR, show_default=True,
+    help="Model folder holding config.yaml (its export must exist: hil export).",
+)
+@click.option("--engine", type=click.Choice(["aot", "tflm"]), default=None, help="Override the board's engine.")
+@click.option("--host", is_flag=True, help="Build the native host port instead (tests, fuzzing).")
+@click.option("--work", type=click.Path(path_type=Path), default=None, help="Work folder (env HIL_WORK, default ./build).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of a table.")
+@click.pass_obj
+def command(obj, board_name: str | None, model_dir: Path, engine: str | None, host: bool, work: Path | None,
+            as_json: bool) -> None:
+    """Build the firmware image (ELF, raw binary, map, size report, manifest).
+
+    Reuses the image when the model, the firmware sources, the board entry and
+    the toolchain did not change.
+
+    \b
+    Examples:
+      hil build --board qemu-m4 --model models/rhythm-4-effv2
+      hil build --board qemu-m4 --host        # native build of the same app + engine
+    """
+    from hil.firmware.build import build_firmware
+
+    name, board = load_board(board_name, obj.boards if obj else None)
+    cfg = load_model_config(model_dir)
+    paths = ArtifactPaths.for_model(cfg.name, work)
+    with ui.err_console.status(f"building firmware for {name}..."):
+        out = build_firmware(name, board, cfg, paths, engine, host=host)
+    size = json.loads((out / "size.json").read_text())
+    if as_json:
+        ui.print_json({"folder": str(out), **size})
+        return
+    ui.console.print(f"firmware: {out}", soft_wrap=True)
+    table = Table()
+    table.add_column("item")
+    table.add_column("bytes", justify="right")
+    for key in ("text", "data", "bss", "flash_bytes", "ram_bytes", "model_bytes", "arena_bytes"):
+        table.add_row(key, f"{size[key]:,}")
+    ui.console.print(table)

@@ -1,0 +1,240 @@
+"""``build_firmware``: the firmware image of one model for one board (or the host).
+
+Runs the aot generator into the firmware folder (engine ``aot``), configures
+and builds ``firmware/`` with CMake (arm-none-eabi toolchain file, or the
+native compiler for the host port), and writes into
+``<work>/<model>/firmware/<board>-<engine>/``::
+
+    hil.elf  hil.bin  hil.map  size.json  manifest.json  build.log  model/  cmake/
+
+The folder is reused when its manifest's inputs (the .tflite, the firmware
+sources, the generator, the board entry, the engine, the toolchain) match.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from hil import ui
+from hil.config import Board, ModelConfig
+from hil.errors import ConfigError
+from hil.stages import ArtifactPaths, is_fresh, sha256_file, sha256_json, sha256_tree, write_json_atomic, write_manifest
+
+REPO = Path(__file__).resolve().parents[2]
+FIRMWARE_DIR = REPO / "firmware"
+TOOLCHAIN_FILE = FIRMWARE_DIR / "cmake" / "arm-none-eabi.cmake"
+HOST_PORT = "host"
+OUTPUTS = ("hil.elf", "hil.map", "size.json")
+
+
+def _run(cmd: list[str], log: Path, what: str) -> None:
+    ui.debug("$ " + " ".join(cmd))
+    with open(log, "a") as f:
+        f.write("$ " + " ".join(cmd) + "\n")
+        f.flush()
+        try:
+            proc = subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT, text=True)
+        except FileNotFoundError:
+            raise ConfigError(
+                f"{cmd[0]} not found on PATH (needed to {what})",
+                hint="install the toolchain: make setup (or apt-get install cmake gcc-arm-none-eabi)",
+            ) from None
+    if proc.returncode != 0:
+        tail = "\n".join(log.read_text().splitlines()[-25:])
+        raise ConfigError(f"{what} failed (exit {proc.returncode}); full log: {log}\n{tail}")
+
+
+def tool_version(tool: str) -> str:
+    try:
+        out = subprocess.run([tool, "--version"], capture_output=True, text=True, check=True).stdout
+    except (FileNotFoundError, subprocess.CalledProcessError):
+        return "missing"
+    return out.splitlines()[0].strip() if out else "unknown"
+
+
+def cmake_build(
+    build_dir: Path,
+    *,
+    port: str,
+    engine: str,
+    engine_dir: Path | None = None,
+    model_dir: Path | None = None,
+    board_name: str | None = None,
+    sanitize: bool = False,
+    fuzz: bool = False,
+    log: Path | None = None,
+    extra: dict[str, str] | None = None,
+) -> Path:
+    """Configures and builds firmware/ into build_dir; returns build_dir."""
+    build_dir.mkdir(parents=True, exist_ok=True)
+    log = log or build_dir / "build.log"
+    native = port == HOST_PORT
+    defs = {
+        "HIL_PORT": port,
+        "HIL_ENGINE": engine,
+        "HIL_ENGINE_DIR": str(engine_dir) if engine_dir else "",
+        "HIL_MODEL_DIR": str(model_dir) if model_dir else "",
+        "HIL_SANITIZE": "ON" if sanitize else "OFF",
+        "HIL_FUZZ": "ON" if fuzz else "OFF",
+        **({"HIL_BOARD_NAME": board_name} if board_name else {}),
+        **(extra or {}),
+    }
+    if not native:
+        defs["CMAKE_TOOLCHAIN_FILE"] = str(TOOLCHAIN_FILE)
+    elif fuzz or sanitize:
+        defs["CMAKE_C_COMPILER"] = "clang" if fuzz else os.environ.get("CC", "cc")
+    cmd = ["cmake", "-S", str(FIRMWARE_DIR), "-B", str(build_dir)] + [f"-D{k}={v}" for k, v in defs.items()]
+    _run(cmd, log, f"configuring the firmware (port {port}, engine {engine})")
+    _run(["cmake", "--build", str(build_dir), "-j", str(min(2, os.cpu_count() or 1))], log,
+         f"building the firmware (port {port}, engine {engine})")
+    return build_dir
+
+
+def elf_sizes(elf: Path, native: bool) -> dict[str, int]:
+    """text, data, bss of an ELF (Berkeley format of size)."""
+    tool = "size" if native else "arm-none-eabi-size"
+    try:
+        out = subprocess.run([tool, str(elf)], capture_output=True, text=True, check=True).stdout
+    except (FileNotFoundError, subprocess.CalledProcessError) as exc:
+        raise ConfigError(f"{tool} failed on {elf}: {exc}") from None
+    fields = out.splitlines()[1].split()
+    return {"text": int(fields[0]), "data": int(fields[1]), "bss": int(fields[2])}
+
+
+def firmware_sources_hash(port: str, engine_dir: Path) -> str:
+    """Hash of everything under firmware/ that goes into this image."""
+    parts = {
+        "top": sha256_tree(FIRMWARE_DIR, ("CMakeLists.txt", "cmake/*", "include/**/*", "app/**/*")),
+        "port": sha256_tree(FIRMWARE_DIR / "ports" / port),
+        "engine": sha256_tree(engine_dir),
+    }
+    return sha256_json(parts)
+
+
+def _generator_hash() -> str:
+    aot = Path(__file__).parent / "aot"
+    return sha256_tree(aot, ("**/*.py",)) if aot.is_dir() else "none"
+
+
+def _generate(engine: str, tflite: Path, model_dir: Path) -> dict[str, Any]:
+    """Engine model sources into model_dir; returns what the size report needs."""
+    if model_dir.exists():
+        shutil.rmtree(model_dir)
+    model_dir.mkdir(parents=True)
+    if engine == "aot":
+        try:
+            from hil.firmware.aot import generate
+        except ImportError as exc:
+            raise ConfigError(f"the aot code generator is not available: {exc}") from None
+        info = generate(tflite, model_dir)
+        return {
+            "arena_bytes": int(getattr(info, "arena_bytes", 0)),
+            "model_bytes": int(getattr(info, "weights_bytes", 0)),
+            "ops": list(getattr(info, "ops", [])),
+        }
+    if engine == "tflm":
+        root = os.environ.get("HIL_TFLM_ROOT")
+        if not root or not (Path(root) / "tensorflow" / "lite" / "micro" / "micro_interpreter.h").is_file():
+            raise ConfigError(
+                "engine tflm needs a TensorFlow Lite Micro tree: set HIL_TFLM_ROOT "
+                f"(got {root!r}) to a tflite-micro checkout with its third-party downloads (`hil deps tflm`)",
+                hint="use --engine aot, or see docs/boards.md (engine tflm)",
+            )
+        from hil.firmware.tflm_gen import generate as tflm_generate
+
+        tinfo = tflm_generate(tflite, model_dir)
+        return {"arena_bytes": tinfo.arena_bytes, "model_bytes": tinfo.model_bytes, "ops": tinfo.ops}
+    raise ConfigError(f"unknown engine {engine!r}; known: aot, tflm")
+
+
+def build_firmware(
+    board_name: str,
+    board: Board,
+    cfg: ModelConfig,
+    paths: ArtifactPaths,
+    engine: str | None = None,
+    *,
+    host: bool = False,
+) -> Path:
+    """Builds (or reuses) the firmware image; returns its folder."""
+    engine = engine or board.engine
+    tflite = paths.export / "model.tflite"
+    if not tflite.is_file():
+        raise ConfigError(
+            f"model {cfg.name!r}: no exported model at {tflite}",
+            hint=f"run `hil export --model models/{cfg.name}` (or `hil run`) first",
+        )
+    port = HOST_PORT if host else board.port
+    if not (FIRMWARE_DIR / "ports" / port / "port.cmake").exists():
+        raise ConfigError(
+            f"board {board_name!r}: port {port!r} has no firmware/ports/{port}/port.cmake",
+            hint="set `port` in boards.yaml to a folder under firmware/ports/",
+        )
+    engine_dir = FIRMWARE_DIR / "engines" / engine
+    label = "host" if host else board_name
+    out = paths.firmware(label, engine)
+    compiler = tool_version("cc" if host else "arm-none-eabi-gcc")
+    inputs = {
+        "tflite": sha256_file(tflite),
+        "firmware_sources": firmware_sources_hash(port, engine_dir),
+        "generator": _generator_hash() if engine == "aot" else sha256_file(Path(__file__).parent / "tflm_gen.py"),
+        "build_driver": sha256_file(Path(__file__)),
+        "board": sha256_json({"name": board_name, "entry": board.model_dump(mode="json"), "host": host}),
+        "engine": engine,
+        "toolchain": compiler,
+        "cmake": tool_version("cmake"),
+    }
+    if engine == "tflm":
+        inputs["tflm_root"] = os.environ.get("HIL_TFLM_ROOT", "")
+    if is_fresh(out, inputs, OUTPUTS):
+        ui.debug(f"firmware {out} is up to date")
+        return out
+
+    out.mkdir(parents=True, exist_ok=True)
+    log = out / "build.log"
+    log.write_text("")
+    gen = _generate(engine, tflite, out / "model")
+    build_dir = out / "cmake"
+    cmake_build(build_dir, port=port, engine=engine, model_dir=out / "model", board_name=label, log=log)
+
+    if host:
+        shutil.copy2(build_dir / "hil", out / "hil.elf")
+        (out / "hil.bin").unlink(missing_ok=True)
+    else:
+        shutil.copy2(build_dir / "hil.elf", out / "hil.elf")
+        shutil.copy2(build_dir / "hil.bin", out / "hil.bin")
+    shutil.copy2(build_dir / "hil.map", out / "hil.map")
+
+    sizes = elf_sizes(out / "hil.elf", native=host)
+    size = {
+        **sizes,
+        "flash_bytes": sizes["text"] + sizes["data"],
+        "ram_bytes": sizes["data"] + sizes["bss"],
+        "model_bytes": gen["model_bytes"],
+        "arena_bytes": gen["arena_bytes"],
+        "tflite_bytes": tflite.stat().st_size,
+        "board": label,
+        "engine": engine,
+        "port": port,
+    }
+    if not host and size["flash_bytes"] > board.memory.flash_bytes:
+        raise ConfigError(
+            f"board {board_name!r}: image needs {size['flash_bytes']} bytes of flash, the board has "
+            f"{board.memory.flash_bytes} (memory.flash_bytes in boards.yaml)"
+        )
+    write_json_atomic(out / "size.json", size)
+    write_manifest(
+        out,
+        "firmware",
+        inputs,
+        {
+            "elf_sha256": sha256_file(out / "hil.elf"),
+            "ops": gen["ops"],
+            **{k: size[k] for k in ("text", "data", "bss", "flash_bytes", "ram_bytes", "model_bytes", "arena_bytes")},
+        },
+    )
+    return out
