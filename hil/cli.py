@@ -66,6 +66,10 @@ def cli(ctx: click.Context, verbose: bool, quiet: bool, boards: Path | None) -> 
       hil run --board apollo4     # the same on an Apollo4 Plus EVB
     """
     ui.set_verbosity(quiet=quiet, verbose=verbose)
+    if not verbose:
+        from hil import quiet_tf
+
+        quiet_tf.install()
     ctx.obj = Obj(boards)
 
 

@@ -116,24 +116,6 @@ def _export_outputs(export_dir: Path) -> dict[str, Any]:
     return m.get("outputs", {})
 
 
-def _param_count(export_out: dict[str, Any], train_dir: Path) -> int | None:
-    p = export_out.get("params")
-    if isinstance(p, int):
-        return p
-    if isinstance(p, dict):
-        for k in ("total", "params", "count"):
-            if isinstance(p.get(k), int):
-                return p[k]
-    tm = (read_manifest(train_dir) or {}).get("outputs", {})
-    for k in ("params", "total_params"):
-        v = tm.get(k)
-        if isinstance(v, int):
-            return v
-        if isinstance(v, dict) and isinstance(v.get("total"), int):
-            return v["total"]
-    return None
-
-
 def _firmware_facts(fw_dir: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     size: dict[str, Any] = {}
     try:
@@ -377,7 +359,7 @@ def run_pipeline(opts: RunOptions) -> RunResult:
             "windows": n,
             "class_names": names,
             "timings": {},
-            "model": {"name": cfg.name, "sha256": model_sha, "params": _param_count(export_out, paths.train),
+            "model": {"name": cfg.name, "sha256": model_sha, "params": export_out.get("params"),
                       "tflite_bytes": tflite.stat().st_size, "profile": profile,
                       "input": {"scale": in_scale, "zero_point": in_zp, "shape": list(in_shape)},
                       "output": {"scale": out_scale, "zero_point": out_zp, "shape": list(out_shape)}},

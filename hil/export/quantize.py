@@ -8,6 +8,8 @@ report what quantisation cost.
 
 from __future__ import annotations
 
+import contextlib
+
 import os
 import shutil
 import warnings
@@ -75,7 +77,12 @@ def convert_int8(model, calibration: np.ndarray, *, align: bool = True) -> bytes
             yield [window[None]]
 
     converter.representative_dataset = representative
-    with warnings.catch_warnings():
+    from hil import ui
+    from hil.quiet_tf import stderr_fd_silenced
+
+    # The converter prints its settings from C++ straight to fd 2; keep them for --verbose.
+    quiet = contextlib.nullcontext() if ui.is_verbose() else stderr_fd_silenced()
+    with warnings.catch_warnings(), quiet:
         warnings.simplefilter("ignore")
         try:
             tflite = bytes(converter.convert())

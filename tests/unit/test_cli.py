@@ -118,3 +118,16 @@ def test_deps_tflm_reports_pin_and_whether_the_tree_is_found(tmp_path):
 def test_deps_ambiqsuite_cannot_be_fetched():
     r = hil("deps", "ambiqsuite", "--fetch")
     assert r.returncode == 3 and "cannot be fetched automatically" in r.stderr
+
+
+def test_tensorflow_startup_chatter_is_kept_off_stderr():
+    code = (
+        "import sys; from hil import quiet_tf; quiet_tf.install(); import tensorflow as tf; "
+        "print(float((tf.constant([1.0]) * 2).numpy()[0]))"
+    )
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
+    assert r.returncode == 0 and r.stdout.strip() == "2.0"
+    assert "cudart_stub" not in r.stderr and "oneDNN" not in r.stderr and "cuInit" not in r.stderr, r.stderr
