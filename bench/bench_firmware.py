@@ -98,7 +98,8 @@ def main() -> None:
             "instructions_per_inference": round(t["per_inference"]),
             "arena_bytes": t["arena_bytes"],
             "flash_bytes": tflm_size["flash_bytes"],
-            "kernels": "TFLM reference kernels (no CMSIS-NN), -O2",
+            "kernels": ("TFLM + CMSIS-NN kernels" if os.environ.get("HIL_CMSIS_NN_ROOT")
+                        else "TFLM reference kernels (no CMSIS-NN)") + ", -O2",
         }
     if args.profile:
         by_op: dict[str, float] = defaultdict(float)

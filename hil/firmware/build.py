@@ -185,6 +185,8 @@ def build_firmware(
         "build_driver": sha256_file(Path(__file__)),
         "board": sha256_json({"name": board_name, "entry": board.model_dump(mode="json"), "host": host}),
         "engine": engine,
+        **({"tflm_trees": [os.environ.get("HIL_TFLM_ROOT", ""), os.environ.get("HIL_CMSIS_NN_ROOT", "")]}
+           if engine == "tflm" else {}),
         "toolchain": compiler,
         "cmake": tool_version("cmake"),
     }

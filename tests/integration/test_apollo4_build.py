@@ -1,0 +1,110 @@
+"""The apollo4 port: a clear configure-time error without the AmbiqSuite SDK,
+the start-up code and linker script placing the image after the secure
+bootloader, and (with HIL_AMBIQSUITE_ROOT and, for the board's default tflm
+engine, HIL_TFLM_ROOT set) the full Apollo4 Plus EVB image of ``tiny_export``.
+
+    HIL_AMBIQSUITE_ROOT=<AmbiqSuite> HIL_TFLM_ROOT=<tflite-micro> \\
+        .venv/bin/pytest tests/integration/test_apollo4_build.py -q
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+FIRMWARE = REPO / "firmware"
+PORT = FIRMWARE / "ports" / "apollo4"
+TOOLCHAIN = FIRMWARE / "cmake" / "arm-none-eabi.cmake"
+APP_BASE = 0x18000
+CPU = ["-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16"]
+
+
+def _sdk() -> Path | None:
+    root = os.environ.get("HIL_AMBIQSUITE_ROOT")
+    if root and (Path(root) / "mcu" / "apollo4p" / "am_mcu_apollo.h").is_file():
+        return Path(root)
+    return None
+
+
+def _tflm() -> Path | None:
+    root = os.environ.get("HIL_TFLM_ROOT")
+    if root and (Path(root) / "tensorflow" / "lite" / "micro" / "micro_interpreter.h").is_file():
+        return Path(root)
+    return None
+
+
+def _sections(elf: Path) -> dict[str, int]:
+    out = subprocess.run(["arm-none-eabi-objdump", "-h", str(elf)], capture_output=True, text=True, check=True).stdout
+    rows = [line.split() for line in out.splitlines() if line.strip()[:1].isdigit()]
+    return {r[1]: int(r[3], 16) for r in rows}
+
+
+def test_configure_fails_clearly_without_the_sdk(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "HIL_AMBIQSUITE_ROOT"}
+    r = subprocess.run(
+        ["cmake", "-S", str(FIRMWARE), "-B", str(tmp_path / "b"), f"-DCMAKE_TOOLCHAIN_FILE={TOOLCHAIN}",
+         "-DHIL_PORT=apollo4", "-DHIL_ENGINE=test", f"-DHIL_ENGINE_DIR={REPO / 'tests' / 'firmware_engine'}"],
+        capture_output=True, text=True, env=env, timeout=120,
+    )  # fmt: skip
+    text = " ".join((r.stdout + r.stderr).split())
+    assert r.returncode != 0
+    assert "HIL_AMBIQSUITE_ROOT" in text and "AmbiqSuite" in text
+
+
+def test_startup_and_linker_script_put_the_vector_table_after_the_bootloader(tmp_path):
+    """Our start-up file and linker script alone (no SDK): table at 0x18000, reset vector inside the image."""
+    stubs = tmp_path / "stubs.c"
+    stubs.write_text(
+        "int main(void) { for (;;) { } }\n"
+        "void HardFault_Handler(void) { for (;;) { } }\n"
+        "void am_uart_isr(void) { }\n"
+    )
+    elf = tmp_path / "a4.elf"
+    subprocess.run(
+        ["arm-none-eabi-gcc", *CPU, "-std=gnu99", "-Wall", "-Wextra", "-Werror", "-O2",
+         "-ffunction-sections", "-fdata-sections", str(PORT / "startup_apollo4.c"), str(stubs),
+         "-T", str(PORT / "apollo4p.ld"), "-Wl,--gc-sections", "--specs=nano.specs", "--specs=nosys.specs",
+         "-o", str(elf)],
+        check=True, capture_output=True, text=True,
+    )  # fmt: skip
+    sections = _sections(elf)
+    assert sections[".isr_vector"] == APP_BASE
+    assert sections[".text"] > APP_BASE
+    table = subprocess.run(
+        ["arm-none-eabi-objcopy", "-O", "binary", "-j", ".isr_vector", str(elf), "/dev/stdout"],
+        capture_output=True, check=True,
+    ).stdout
+    words = [int.from_bytes(table[i : i + 4], "little") for i in range(0, len(table), 4)]
+    assert len(words) == 16 + 84  # Cortex-M4 exceptions + the Apollo4 Plus interrupts
+    assert 0x10000000 < words[0] <= 0x10060000  # initial SP at the top of the stack in TCM
+    assert APP_BASE < words[1] < APP_BASE + 0x1E8000 and words[1] & 1  # Reset_Handler, Thumb
+    syms = subprocess.run(["arm-none-eabi-nm", str(elf)], capture_output=True, text=True, check=True).stdout
+    isr = next(int(line.split()[0], 16) for line in syms.splitlines() if line.endswith(" am_uart_isr"))
+    assert words[16 + 15] == isr | 1  # UART0 (IRQ 15) -> the port's RX interrupt
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(_sdk() is None, reason="HIL_AMBIQSUITE_ROOT is not set to an AmbiqSuite SDK with apollo4p "
+                    "(it is licensed, never committed; see docs/boards.md)")
+@pytest.mark.skipif(_tflm() is None, reason="HIL_TFLM_ROOT is not set: apollo4's default engine is tflm "
+                    "(`hil deps tflm` prints how to get the pinned TFLM tree)")
+def test_apollo4_image_builds(tiny_export):
+    from hil.config import load_board, load_model_config
+    from hil.firmware.build import build_firmware
+    from hil.stages import ArtifactPaths
+
+    name, board = load_board("apollo4", REPO / "boards.yaml")
+    cfg = load_model_config(REPO / "models" / "rhythm-4-effv2")
+    paths = ArtifactPaths(tiny_export.parent.parent, tiny_export.parent.name)
+    folder = build_firmware(name, board, cfg, paths, board.engine)
+    sections = _sections(folder / "hil.elf")
+    assert sections[".isr_vector"] == APP_BASE
+    size = json.loads((folder / "size.json").read_text())
+    assert size["engine"] == "tflm" and size["port"] == "apollo4"
+    assert size["flash_bytes"] <= board.memory.flash_bytes
+    assert (folder / "hil.bin").stat().st_size > size["model_bytes"]
