@@ -15,14 +15,12 @@
 
 #include "hil_app.h"
 #include "hil_port.h"
+#include "hil_rx_ring.h"
 
 #ifndef HIL_BOARD_NAME
 #define HIL_BOARD_NAME "apollo4"
 #endif
 
-#if (HIL_RX_RING_BYTES & (HIL_RX_RING_BYTES - 1u)) != 0
-#error "HIL_RX_RING_BYTES must be a power of two"
-#endif
 
 /* HIL_APOLLO4_HP_MODE=1: the MCU in high-performance mode (192 MHz); else
  * low-power mode (96 MHz, boards.yaml clock_hz). */
@@ -35,9 +33,7 @@
 #endif
 
 static void *uart_handle;
-static volatile uint8_t rx_ring[HIL_RX_RING_BYTES];
-static volatile uint32_t rx_head;
-static volatile uint32_t rx_tail;
+static hil_rx_ring_t rx;
 
 #define FAULT_MAGIC 0xFA17ED00u
 #define SOFT_MAGIC 0x50F7B007u
@@ -61,12 +57,7 @@ void am_uart_isr(void)
     am_hal_uart_interrupt_status_get(uart_handle, &status, true);
     am_hal_uart_interrupt_clear(uart_handle, status);
     while (!UART0->FR_b.RXFE) {
-        uint8_t b = (uint8_t)(UART0->DR & 0xFFu); /* DATA is DR[7:0]; error flags above */
-        uint32_t head = rx_head;
-        if (head - rx_tail < HIL_RX_RING_BYTES) {
-            rx_ring[head & (HIL_RX_RING_BYTES - 1u)] = b;
-            rx_head = head + 1u;
-        }
+        hil_rx_ring_push(&rx, (uint8_t)(UART0->DR & 0xFFu)); /* DATA is DR[7:0]; error flags above */
     }
 }
 
@@ -123,15 +114,7 @@ const char *hil_port_board_name(void)
 
 size_t hil_port_uart_read(uint8_t *buf, size_t max)
 {
-    size_t n = 0;
-    uint32_t tail = rx_tail;
-    uint32_t head = rx_head;
-    while (n < max && tail != head) {
-        buf[n++] = rx_ring[tail & (HIL_RX_RING_BYTES - 1u)];
-        ++tail;
-    }
-    rx_tail = tail;
-    return n;
+    return hil_rx_ring_read(&rx, buf, max);
 }
 
 void hil_port_uart_write(const uint8_t *buf, size_t len)
@@ -161,7 +144,7 @@ hil_reset_reason_t hil_port_reset_reason(void)
 void hil_port_idle(void)
 {
     __disable_irq();
-    if (rx_head == rx_tail) {
+    if (hil_rx_ring_empty(&rx)) {
         __WFI();
     }
     __enable_irq();

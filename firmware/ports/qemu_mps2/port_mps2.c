@@ -10,20 +10,15 @@
 
 #include "hil_app.h"
 #include "hil_port.h"
+#include "hil_rx_ring.h"
 #include "mps2.h"
 
 #ifndef HIL_BOARD_NAME
 #define HIL_BOARD_NAME "qemu-m4"
 #endif
 
-#if (HIL_RX_RING_BYTES & (HIL_RX_RING_BYTES - 1u)) != 0
-#error "HIL_RX_RING_BYTES must be a power of two"
-#endif
 
-static volatile uint8_t rx_ring[HIL_RX_RING_BYTES];
-static volatile uint32_t rx_head; /* written by the ISR */
-static volatile uint32_t rx_tail; /* written by the main loop */
-static volatile uint32_t rx_dropped;
+static hil_rx_ring_t rx;
 static volatile uint32_t systick_wraps;
 
 /* Survives the reset after a fault report (section .noinit). */
@@ -41,14 +36,7 @@ void UART0RX_Handler(void)
 {
     UART0_INTCLEAR = UART_INT_RX;
     while (UART0_STATE & UART_STATE_RXFULL) {
-        uint8_t b = (uint8_t)UART0_DATA;
-        uint32_t head = rx_head;
-        if (head - rx_tail < HIL_RX_RING_BYTES) {
-            rx_ring[head & (HIL_RX_RING_BYTES - 1u)] = b;
-            rx_head = head + 1u;
-        } else {
-            rx_dropped = rx_dropped + 1u; /* the frame will fail its CRC */
-        }
+        hil_rx_ring_push(&rx, (uint8_t)UART0_DATA);
     }
 }
 
@@ -83,15 +71,7 @@ const char *hil_port_board_name(void)
 
 size_t hil_port_uart_read(uint8_t *buf, size_t max)
 {
-    size_t n = 0;
-    uint32_t tail = rx_tail;
-    uint32_t head = rx_head;
-    while (n < max && tail != head) {
-        buf[n++] = rx_ring[tail & (HIL_RX_RING_BYTES - 1u)];
-        ++tail;
-    }
-    rx_tail = tail;
-    return n;
+    return hil_rx_ring_read(&rx, buf, max);
 }
 
 void hil_port_uart_write(const uint8_t *buf, size_t len)
@@ -129,7 +109,7 @@ void hil_port_idle(void)
     /* WFI with interrupts masked still wakes on a pending one, so a byte that
      * arrives between the check and the WFI is not left waiting. */
     __asm volatile("cpsid i" ::: "memory");
-    if (rx_head == rx_tail) {
+    if (hil_rx_ring_empty(&rx)) {
         __asm volatile("wfi");
     }
     __asm volatile("cpsie i" ::: "memory");
