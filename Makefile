@@ -12,12 +12,17 @@ PYTEST_ARGS ?= -m "not device and not nightly"
 .PHONY: setup system-deps venv run test bench clean
 setup: system-deps venv
 
-# Installs the Debian packages when a tool is missing and apt-get can run;
-# otherwise prints the exact line to run.
+# Installs the Debian packages when one is missing and apt-get can run;
+# otherwise prints the exact line to run. Checks packages (dpkg) where it can,
+# since a cross compiler without newlib only fails later, at link time.
 system-deps:
-	@missing=""; for t in $(TOOLS); do command -v $$t >/dev/null || missing="$$missing $$t"; done; \
-	if [ -z "$$missing" ]; then echo "system tools present:$(foreach t,$(TOOLS), $(t))"; exit 0; fi; \
-	echo "missing:$$missing"; \
+	@if command -v dpkg-query >/dev/null; then \
+	  missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || echo $$p; done); \
+	else \
+	  missing=$$(for t in $(TOOLS); do command -v $$t >/dev/null || echo $$t; done); \
+	fi; \
+	if [ -z "$$missing" ]; then echo "system packages present: $(APT_PACKAGES)"; exit 0; fi; \
+	echo "missing:" $$missing; \
 	if [ "$$(id -u)" = 0 ]; then SUDO=""; elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then SUDO=sudo; else \
 	  echo "run: sudo apt-get update && sudo apt-get install -y $(APT_PACKAGES)"; exit 1; fi; \
 	$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(APT_PACKAGES)
