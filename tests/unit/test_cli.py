@@ -29,9 +29,19 @@ def test_help_lists_every_command_group():
 
 
 def test_every_command_has_help_with_an_example():
-    for cmd in ("boards", "doctor"):
-        r = hil(cmd, "--help")
-        assert r.returncode == 0 and "Example" in r.stdout, cmd
+    from hil.cli import cli
+
+    def walk(group, prefix=()):
+        for name, cmd in group.commands.items():
+            yield prefix + (name,), cmd
+            if hasattr(cmd, "commands"):
+                yield from walk(cmd, prefix + (name,))
+
+    paths = [p for p, _ in walk(cli)]
+    assert ("data", "synth") in paths and ("run",) in paths
+    for path in paths:
+        r = hil(*path, "--help")
+        assert r.returncode == 0 and "Example" in r.stdout, " ".join(path)
 
 
 def test_boards_lists_both_boards():
