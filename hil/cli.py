@@ -6,6 +6,7 @@ options to those functions and maps errors to exit statuses (hil.errors).
 
 from __future__ import annotations
 
+import errno
 import sys
 from pathlib import Path
 
@@ -28,6 +29,18 @@ class HilGroup(click.Group):
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
             ui.err_console.print("[bold red]interrupted[/bold red]")
+            sys.exit(EXIT_INFRA)
+        except OSError as exc:
+            if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+                raise
+            # Everything written before (results.jsonl is flushed line by line) stays on disk.
+            where = f" writing {exc.filename}" if exc.filename else ""
+            ui.err_console.print(f"[bold red]error:[/bold red] no space left on the device{where}", soft_wrap=True)
+            ui.err_console.print(
+                "[yellow]hint:[/yellow] free some space (or point --work/--out elsewhere) and run the command again; "
+                "an interrupted `hil run` continues with --resume",
+                soft_wrap=True,
+            )
             sys.exit(EXIT_INFRA)
         except click.UsageError as exc:
             exc.exit_code = EXIT_USAGE

@@ -70,6 +70,9 @@ def write_json_atomic(path: Path, doc: Any) -> None:
             json.dump(doc, f, indent=2, default=str)
             f.write("\n")
         os.replace(tmp, path)
+    except OSError as exc:  # e.g. a full disk: name the file the user knows, not the temporary
+        Path(tmp).unlink(missing_ok=True)
+        raise OSError(exc.errno, exc.strerror, str(path)) from exc
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

@@ -76,8 +76,11 @@ class ResultsStore:
         if self._f is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._f = open(self.path, "a", encoding="utf-8")
-        self._f.write(json.dumps(record, separators=(",", ":")) + "\n")
-        self._f.flush()  # in the OS once written: survives the process dying
+        try:
+            self._f.write(json.dumps(record, separators=(",", ":")) + "\n")
+            self._f.flush()  # in the OS once written: survives the process dying
+        except OSError as exc:  # e.g. a full disk: say which file (write errors carry no name)
+            raise OSError(exc.errno, exc.strerror, str(self.path)) from exc
         self._unsynced += 1
         if self._unsynced >= self.fsync_every:
             self.sync()

@@ -141,3 +141,27 @@ def test_tensorflow_startup_chatter_is_kept_off_stderr():
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
     assert r.returncode == 0 and r.stdout.strip() == "2.0"
     assert "cudart_stub" not in r.stderr and "oneDNN" not in r.stderr and "cuInit" not in r.stderr, r.stderr
+
+
+def test_full_disk_is_an_infrastructure_error_naming_the_file(tmp_path):
+    """A real ENOSPC (writing to /dev/full) reaches the CLI as one message and exit 2, not a traceback."""
+    import click
+    from click.testing import CliRunner
+
+    from hil.bench.runner import ResultsStore
+    from hil.cli import HilGroup
+
+    @click.group(cls=HilGroup)
+    def root():
+        pass
+
+    @root.command()
+    def write():
+        store = ResultsStore(Path("/dev/full"))
+        store.append({"index": 0, "outputs": [1, 2, 3, 4]})
+        store.close()
+
+    r = CliRunner().invoke(root, ["write"])
+    assert r.exit_code == 2, r.output
+    assert "no space left on the device writing /dev/full" in r.output and "--resume" in r.output
+    assert "Traceback" not in r.output
