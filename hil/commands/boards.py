@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import click
+from rich import box
 from rich.table import Table
 
 from hil import ui
@@ -19,11 +20,11 @@ def _flasher_summary(f) -> str:
 
 def _link_summary(link) -> str:
     if link.url:
-        return f"{link.url} {link.baud}"
+        return f"{link.url} {link.baud} baud"
     if link.usb:
         pid = f":{link.usb.pid:04x}" if link.usb.pid is not None else ""
-        return f"usb {link.usb.vid:04x}{pid} {link.baud}"
-    return f"qemu uart (socket://) {link.baud}"
+        return f"usb {link.usb.vid:04x}{pid} {link.baud} baud"
+    return f"socket:// (QEMU UART) {link.baud} baud"
 
 
 @click.command("boards")
@@ -51,22 +52,23 @@ def command(obj, check: bool, as_json: bool) -> None:
             {"file": str(path), "default": bf.default, "boards": {k: v.model_dump(mode="json") for k, v in bf.boards.items()}}
         )
         return
-    table = Table(title=f"Boards in {path}", title_justify="left")
-    for col in ("name", "description", "cpu", "clock", "engine", "flasher", "link", "timer"):
+    # A wide terminal gets every detail; a narrow one the essentials (all of it is in --json).
+    wide = ui.console.width >= 140
+    cols = ["name", "description", "cpu", "clock", "engine", "flasher", "link", "timer"] if wide else \
+        ["name", "cpu", "clock", "engine", "flasher", "link", "timer unit"]
+    table = Table(title=f"Boards in {path}", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    for col in cols:
         table.add_column(col, overflow="fold")
     for name, b in bf.boards.items():
-        flasher = _flasher_summary(b.flasher)
-        if b.fallback_flasher:
-            flasher += f"\n(fallback {_flasher_summary(b.fallback_flasher)})"
         label = f"[bold]{name}[/bold]" + (" [dim](default)[/dim]" if name == bf.default else "")
-        table.add_row(
-            label,
-            b.description,
-            f"{b.cpu} {b.fpu}",
-            f"{b.clock_hz / 1e6:g} MHz",
-            b.engine,
-            flasher,
-            _link_summary(b.link),
-            f"{b.timer.kind} ({b.timer.unit})",
-        )
+        if wide:
+            flasher = _flasher_summary(b.flasher)
+            if b.fallback_flasher:
+                flasher += f"\nfallback: {_flasher_summary(b.fallback_flasher)}"
+            table.add_row(label, b.description, f"{b.cpu} {b.fpu}", f"{b.clock_hz / 1e6:g} MHz", b.engine, flasher,
+                          _link_summary(b.link), f"{b.timer.kind} ({b.timer.unit})")
+        else:
+            flasher = b.flasher.kind + (f", {b.fallback_flasher.kind}" if b.fallback_flasher else "")
+            link = "usb" if b.link.usb else (b.link.url or "socket://").split(":")[0]
+            table.add_row(label, b.cpu, f"{b.clock_hz / 1e6:g} MHz", b.engine, flasher, link, b.timer.unit)
     ui.console.print(table)
