@@ -49,4 +49,21 @@ def test_cmake_reports_a_missing_engine(tmp_path):
 
     with pytest.raises(ConfigError, match="configuring the firmware"):
         cmake_build(tmp_path, port="host", engine="nope")
-    assert "engine.cmake not found" in (tmp_path / "build.log").read_text()
+    # CMake word-wraps error text at a width that depends on the path length,
+    # so compare with whitespace collapsed.
+    log = " ".join((tmp_path / "build.log").read_text().split())
+    assert "unknown engine HIL_ENGINE=nope" in log
+    assert "engine.cmake not found in" in log
+    assert "engines in this tree: aot, tflm" in log
+
+
+@pytest.mark.slow
+def test_cmake_reports_a_missing_port_and_lists_the_ports(tmp_path):
+    from hil.errors import ConfigError
+    from hil.firmware.build import cmake_build
+
+    with pytest.raises(ConfigError, match="configuring the firmware"):
+        cmake_build(tmp_path, port="nope", engine="aot")
+    log = " ".join((tmp_path / "build.log").read_text().split())
+    assert "unknown port HIL_PORT=nope" in log
+    assert "ports in this tree: apollo4, host, qemu_mps2" in log
