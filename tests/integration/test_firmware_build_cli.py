@@ -43,27 +43,23 @@ def test_build_help_has_an_example():
 
 
 @pytest.mark.slow
-def test_cmake_reports_a_missing_engine(tmp_path):
+@pytest.mark.parametrize(
+    "port, engine, expected",
+    [
+        ("host", "nope", ["unknown engine HIL_ENGINE=nope", "engine.cmake not found in",
+                          "engines in this tree: aot, tflm"]),
+        ("nope", "aot", ["unknown port HIL_PORT=nope", "port.cmake not found in",
+                         "ports in this tree: apollo4, host, qemu_mps2"]),
+    ],
+)  # fmt: skip
+def test_cmake_names_a_missing_engine_or_port_and_lists_the_choices(tmp_path, port, engine, expected):
     from hil.errors import ConfigError
     from hil.firmware.build import cmake_build
 
     with pytest.raises(ConfigError, match="configuring the firmware"):
-        cmake_build(tmp_path, port="host", engine="nope")
+        cmake_build(tmp_path, port=port, engine=engine)
     # CMake word-wraps error text at a width that depends on the path length,
     # so compare with whitespace collapsed.
     log = " ".join((tmp_path / "build.log").read_text().split())
-    assert "unknown engine HIL_ENGINE=nope" in log
-    assert "engine.cmake not found in" in log
-    assert "engines in this tree: aot, tflm" in log
-
-
-@pytest.mark.slow
-def test_cmake_reports_a_missing_port_and_lists_the_ports(tmp_path):
-    from hil.errors import ConfigError
-    from hil.firmware.build import cmake_build
-
-    with pytest.raises(ConfigError, match="configuring the firmware"):
-        cmake_build(tmp_path, port="nope", engine="aot")
-    log = " ".join((tmp_path / "build.log").read_text().split())
-    assert "unknown port HIL_PORT=nope" in log
-    assert "ports in this tree: apollo4, host, qemu_mps2" in log
+    for text in expected:
+        assert text in log
