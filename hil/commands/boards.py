@@ -7,6 +7,7 @@ from rich import box
 from rich.table import Table
 
 from hil import ui
+from hil.commands.options import json_option
 from hil.config import boards_path, load_boards
 
 
@@ -29,7 +30,7 @@ def _link_summary(link) -> str:
 
 @click.command("boards")
 @click.option("--check", is_flag=True, help="Only validate the file; exit 3 with a message if it is wrong.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of a table.")
+@json_option()
 @click.pass_obj
 def command(obj, check: bool, as_json: bool) -> None:
     """List the boards defined in boards.yaml (or validate it with --check).

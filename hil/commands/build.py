@@ -9,6 +9,7 @@ import click
 from rich.table import Table
 
 from hil import ui
+from hil.commands.options import json_option, work_option
 from hil.config import DEFAULT_MODEL_DIR, load_board, load_model_config
 from hil.stages import ArtifactPaths
 
@@ -21,8 +22,8 @@ from hil.stages import ArtifactPaths
 )
 @click.option("--engine", type=click.Choice(["aot", "tflm"]), default=None, help="Override the board's engine.")
 @click.option("--host", is_flag=True, help="Build the native host port instead (tests, fuzzing).")
-@click.option("--work", type=click.Path(path_type=Path), default=None, help="Work folder (env HIL_WORK, default ./build).")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of a table.")
+@work_option
+@json_option()
 @click.pass_obj
 def command(obj, board_name: str | None, model_dir: Path, engine: str | None, host: bool, work: Path | None,
             as_json: bool) -> None:

@@ -8,6 +8,7 @@ import click
 from rich.table import Table
 
 from hil import ui
+from hil.commands.options import json_option, work_option
 from hil.config import DEFAULT_MODEL_DIR, load_model_config
 
 _MODEL_HELP = "Model folder (its config.yaml gives the class map, split and windows)."
@@ -19,13 +20,6 @@ def _load_cfg(model: Path | None):
         here = Path(__file__).resolve().parents[2] / DEFAULT_MODEL_DIR
         model = DEFAULT_MODEL_DIR if DEFAULT_MODEL_DIR.exists() else here
     return load_model_config(model)
-
-
-def _work_option(f):
-    return click.option(
-        "--work", type=click.Path(path_type=Path), envvar="HIL_WORK", default=None,
-        help="Work folder for the store and window lists (env HIL_WORK; default ./build).",
-    )(f)
 
 
 @click.group("data")
@@ -46,7 +40,7 @@ def command() -> None:
 @click.option("--seed", type=int, default=42, show_default=True)
 @click.option("--noise", type=click.FloatRange(min=0), default=1.0, show_default=True, help="Noise scale (0: clean).")
 @click.option("--workers", type=click.IntRange(min=1), default=None, help="Worker processes (default: all cores).")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@json_option()
 def synth(out: Path, patients: int, seed: int, noise: float, workers: int | None, as_json: bool) -> None:
     """Write a synthetic LSAD (physiokit ECGs in LSAD's exact layout and format).
 
@@ -108,8 +102,8 @@ def _render_summary(s: dict) -> None:
 @click.argument("dataset", type=click.Path(path_type=Path))
 @click.option("--model", type=click.Path(path_type=Path), default=None, help=_MODEL_HELP)
 @click.option("--strict", is_flag=True, help="Exit 3 if any record had to be skipped as defective.")
-@_work_option
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@work_option
+@json_option()
 def info(dataset: Path, model: Path | None, strict: bool, work: Path | None, as_json: bool) -> None:
     """Patients, records, counts per class (overall and per split) and skipped records of DATASET.
 
@@ -137,8 +131,8 @@ def info(dataset: Path, model: Path | None, strict: bool, work: Path | None, as_
 @click.argument("dataset", type=click.Path(path_type=Path))
 @click.option("--model", type=click.Path(path_type=Path), default=None, help=_MODEL_HELP)
 @click.option("--strict", is_flag=True, help="Exit 3 if any record had to be skipped as defective.")
-@_work_option
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@work_option
+@json_option()
 def convert(dataset: Path, model: Path | None, strict: bool, work: Path | None, as_json: bool) -> None:
     """Convert DATASET into the store (parallel, resumable) and write the split and window lists.
 
@@ -169,8 +163,8 @@ def convert(dataset: Path, model: Path | None, strict: bool, work: Path | None, 
 @click.option("--retries", type=click.IntRange(min=0), default=5, show_default=True, help="Resumed attempts after a cut transfer.")
 @click.option("--keep-archive", is_flag=True, help="Keep the downloaded archive in OUT/.download.")
 @click.option("--no-convert", is_flag=True, help="Only download, extract and verify.")
-@_work_option
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@work_option
+@json_option()
 def download(out: Path, url: str | None, model: Path | None, retries: int, keep_archive: bool, no_convert: bool,
              work: Path | None, as_json: bool) -> None:
     """Download LSAD (resumable), verify it against SHA256SUMS.txt, extract safely, convert.

@@ -7,13 +7,14 @@ from pathlib import Path
 import click
 
 from hil import deps, ui
+from hil.commands.options import json_option
 
 
 @click.command("deps")
 @click.argument("name", type=click.Choice(sorted(deps.TREES)))
 @click.option("--dest", type=click.Path(path_type=Path), default=None, help="Where the tree goes (default ./third_party/NAME, git-ignored).")
 @click.option("--fetch", "do_fetch", is_flag=True, help="Clone and pin it now (needs internet); otherwise print the commands.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@json_option()
 def command(name: str, dest: Path | None, do_fetch: bool, as_json: bool) -> None:
     """Show (or fetch) the pinned source tree NAME the firmware can build against.
 

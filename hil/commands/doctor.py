@@ -8,12 +8,13 @@ import click
 from rich.table import Table
 
 from hil import ui
+from hil.commands.options import json_option
 from hil.doctor import run_checks
 from hil.errors import EXIT_USAGE
 
 
 @click.command("doctor")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of a table.")
+@json_option()
 def command(as_json: bool) -> None:
     """Check the toolchain, QEMU, Python packages, serial permissions and probes.
 

@@ -10,6 +10,7 @@ import click
 from rich.table import Table
 
 from hil import ui
+from hil.commands.options import json_option, work_option
 from hil.config import DEFAULT_MODEL_DIR, load_model_config
 from hil.errors import GateFailed
 from hil.stages import ArtifactPaths, read_manifest
@@ -24,9 +25,8 @@ from hil.stages import ArtifactPaths, read_manifest
     "--dataset", type=click.Path(path_type=Path), default=None,
     help="LSAD folder the model was trained on (default as for hil train).",
 )
-@click.option("--work", type=click.Path(path_type=Path), envvar="HIL_WORK", default=None,
-              help="Work folder (env HIL_WORK, default ./build).")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of tables.")
+@work_option
+@json_option()
 def command(model_dir: Path, dataset: Path | None, work: Path | None, as_json: bool) -> None:
     """Quantise the trained model to int8 and write model.tflite, the C header and manifest.json.
 

@@ -8,6 +8,7 @@ import click
 from rich.table import Table
 
 from hil import ui
+from hil.commands.options import json_option, work_option
 from hil.config import DEFAULT_MODEL_DIR
 from hil.device.flash import flash_and_check
 from hil.errors import InfraError
@@ -20,9 +21,9 @@ from hil.errors import InfraError
 @click.option("--engine", type=click.Choice(["aot", "tflm"]), default=None, help="Engine of the image (default: the board's).")
 @click.option("--firmware", type=click.Path(path_type=Path), default=None,
               help="Firmware folder (hil.elf/hil.bin); default <work>/<model>/firmware/<board>-<engine>.")
-@click.option("--work", type=click.Path(path_type=Path), default=None, help="Artifact folder (env HIL_WORK, default ./build).")
+@work_option
 @click.option("--log", "log", type=click.Path(path_type=Path), default=None, help="Flash log file.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of a table.")
+@json_option()
 @click.pass_obj
 def command(obj, board, model, engine, firmware, work, log, as_json) -> None:
     """Flash the firmware built by `hil build` and check the image with HELLO.

@@ -10,6 +10,7 @@ import click
 from rich.table import Table
 
 from hil import ui
+from hil.commands.options import json_option, work_option
 from hil.config import DEFAULT_MODEL_DIR
 from hil.run import AUTO, SPLITS, RunOptions, run_pipeline
 
@@ -76,14 +77,14 @@ def render_summary(rep: dict[str, Any], run_dir: Path) -> None:
 @click.option("--gate", "gates", multiple=True, metavar="KEY=VALUE",
               help="Override a gate of the model config, e.g. --gate top1_agreement=0.99 --gate max_latency=2e6 "
               "(VALUE 'none' disables it).")
-@click.option("--work", type=click.Path(path_type=Path), default=None, help="Artifact folder (env HIL_WORK, default ./build).")
+@work_option
 @click.option("--profile", default=AUTO, show_default=True,
               help="Training profile when a model must be trained: 'auto' = 'quick' on synthetic data (a few minutes "
               "on a CPU), the full recipe on LSAD; 'full' forces the full recipe; or a profile of the config.")
 @click.option("--engine", type=click.Choice(["aot", "tflm"]), default=None, help="Inference engine (default: the board's).")
 @click.option("--no-train", is_flag=True, help="Never train or export: use the existing export (exit 3 if there is none).")
 @click.option("--no-flash", is_flag=True, help="Real boards: do not flash; the HELLO check still refuses a stale image.")
-@click.option("--json", "as_json", is_flag=True, help="Print report.json instead of the summary tables.")
+@json_option("Print report.json instead of the summary tables.")
 @click.pass_obj
 def command(obj, board, model, dataset, split, windows, out, resume, gates, work, profile, engine, no_train,
             no_flash, as_json) -> None:

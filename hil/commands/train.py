@@ -9,6 +9,7 @@ import click
 from rich.table import Table
 
 from hil import ui
+from hil.commands.options import json_option, work_option
 from hil.config import DEFAULT_MODEL_DIR, load_model_config
 from hil.stages import ArtifactPaths, read_manifest
 
@@ -24,9 +25,8 @@ from hil.stages import ArtifactPaths, read_manifest
 )
 @click.option("--profile", default=None, help="Training profile of the config (e.g. quick) instead of the full recipe.")
 @click.option("--restart", is_flag=True, help="Discard an interrupted training instead of resuming it.")
-@click.option("--work", type=click.Path(path_type=Path), envvar="HIL_WORK", default=None,
-              help="Work folder (env HIL_WORK, default ./build).")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of a table.")
+@work_option
+@json_option()
 def command(model_dir: Path, dataset: Path | None, profile: str | None, restart: bool, work: Path | None,
             as_json: bool) -> None:
     """Train the model; best checkpoint, history.csv and metrics.json go to <work>/<model>/train/.

@@ -1,0 +1,21 @@
+"""Options that several commands share, defined once so they read and behave alike."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+import click
+
+F = TypeVar("F", bound=Callable[..., object])
+
+work_option = click.option(
+    "--work", type=click.Path(path_type=Path), envvar="HIL_WORK", default=None,
+    help="Work folder for generated artifacts (env HIL_WORK; default ./build).",
+)  # fmt: skip
+
+
+def json_option(help: str = "Print one JSON document instead of the tables.") -> Callable[[F], F]:
+    """``--json`` (parameter ``as_json``): machine-readable output for scripts and CI."""
+    return click.option("--json", "as_json", is_flag=True, help=help)
