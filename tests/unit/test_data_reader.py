@@ -97,12 +97,6 @@ def _bad_input_folder(src: Path, root: Path) -> dict[str, str]:
     p = clone("JS10003")
     p.with_suffix(".mat").unlink()
     bad["JS10003"] = "missing_signal"
-    p = clone("JS10004")
-    _edit_header(p.with_suffix(".hea"), "JS10004 12 500 5000", "JS10004 12 500 4000")
-    bad["JS10004"] = "wrong_length"
-    p = clone("JS10005")
-    _edit_header(p.with_suffix(".hea"), "JS10005 12 500 5000", "JS10005 12 250 5000")
-    bad["JS10005"] = "wrong_rate"
     p = clone("JS10006")  # lead III all "invalid sample" (-32768 in format 16) -> NaN
     raw = bytearray(p.with_suffix(".mat").read_bytes())
     data = np.frombuffer(raw, dtype="<i2", offset=24).reshape(5000, 12).copy()
@@ -113,21 +107,18 @@ def _bad_input_folder(src: Path, root: Path) -> dict[str, str]:
     data[:, 2] = 0
     p.with_suffix(".mat").write_bytes(bytes(raw[:24]) + data.tobytes())
     bad["JS10007"] = "flat_lead"
-    p = clone("JS10008")
-    _edit_header(p.with_suffix(".hea"), "#Dx: 426177001,164934002", "#Dx: 999999001")
-    bad["JS10008"] = "no_class"
-    p = clone("JS10009")
-    _edit_header(p.with_suffix(".hea"), "#Dx: 426177001,164934002\n", "")
-    bad["JS10009"] = "missing_dx"
-    p = clone("JS10010")
-    _edit_header(p.with_suffix(".hea"), "#Dx: 426177001,164934002", "#Dx: SB,164934002")
-    bad["JS10010"] = "bad_dx"
-    p = clone("JS10011")
-    _edit_header(p.with_suffix(".hea"), "JS10011 12 500 5000", "JS00099 12 500 5000")
-    bad["JS10011"] = "record_name_mismatch"
-    p = clone("JS10012")
-    _edit_header(p.with_suffix(".hea"), "JS10012 12 500 5000", "JS10012.mat 16+24 1000/mV")
-    bad["JS10012"] = "malformed_header"
+    header_edits = [  # record, text in its header, replacement, expected reason
+        ("JS10004", "JS10004 12 500 5000", "JS10004 12 500 4000", "wrong_length"),
+        ("JS10005", "JS10005 12 500 5000", "JS10005 12 250 5000", "wrong_rate"),
+        ("JS10008", "#Dx: 426177001,164934002", "#Dx: 999999001", "no_class"),
+        ("JS10009", "#Dx: 426177001,164934002\n", "", "missing_dx"),
+        ("JS10010", "#Dx: 426177001,164934002", "#Dx: SB,164934002", "bad_dx"),
+        ("JS10011", "JS10011 12 500 5000", "JS00099 12 500 5000", "record_name_mismatch"),
+        ("JS10012", "JS10012 12 500 5000", "JS10012.mat 16+24 1000/mV", "malformed_header"),
+    ]
+    for name, old, new, reason in header_edits:
+        _edit_header(clone(name).with_suffix(".hea"), old, new)
+        bad[name] = reason
     clone("JS00002", base="JS00004", folder=root / "WFDBRecords/02/020")  # same id as a good record, SB too
     bad["JS00002@dup"] = "duplicate_id"
     return bad
