@@ -26,11 +26,11 @@ def add_args(ap: argparse.ArgumentParser) -> None:
 
 def image(args) -> tuple[Path, str]:
     """(elf, what it is)."""
+    from hil.artifacts import ArtifactPaths
     from hil.config import load_board, load_model_config
-    from hil.firmware.build import cmake_build, build_firmware
-    from hil.stages import ArtifactPaths
+    from hil.firmware.build import build_firmware, cmake_build
 
-    name, board = load_board(args.board, REPO / "boards.yaml")
+    board = load_board(args.board, REPO / "boards.yaml")
     if args.elf:
         return args.elf, f"given image {args.elf}"
     if args.fake_engine:
@@ -38,7 +38,7 @@ def image(args) -> tuple[Path, str]:
         cmake_build(out, port=board.port, engine="test", engine_dir=REPO / "tests" / "firmware_engine")
         return out / "hil.elf", "app + TEST-DOUBLE engine (no model)"
     cfg = load_model_config(args.model)
-    folder = build_firmware(name, board, cfg, ArtifactPaths.for_model(cfg.name, args.work))
+    folder = build_firmware(board, cfg, ArtifactPaths.for_model(cfg.name, args.work))
     return folder / "hil.elf", f"{cfg.name} on {board.engine} ({folder})"
 
 
@@ -50,7 +50,8 @@ def device(args, elf: Path, inflight: int | None = None) -> Iterator[tuple[objec
     from hil.device.protocol import DeviceClient
     from hil.device.qemu import QemuInstance
 
-    name, board = load_board(args.board, REPO / "boards.yaml")
+    board = load_board(args.board, REPO / "boards.yaml")
+    name = board.name
     if board.flasher.kind != "qemu":
         raise SystemExit(f"board {name}: this benchmark drives QEMU boards only")
     with QemuInstance(elf, board.flasher) as q:

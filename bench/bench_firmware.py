@@ -19,7 +19,6 @@ from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
-
 from _firmware_setup import REPO, add_args, device, image
 
 # Measured for the issue (same int8 model, TFLM at -O2 on QEMU mps2-an386).
@@ -49,13 +48,13 @@ def measure(args, elf: Path) -> dict:
 
 
 def tflm_image(args) -> Path:
+    from hil.artifacts import ArtifactPaths
     from hil.config import load_board, load_model_config
     from hil.firmware.build import build_firmware
-    from hil.stages import ArtifactPaths
 
-    name, board = load_board(args.board, REPO / "boards.yaml")
+    board = load_board(args.board, REPO / "boards.yaml")
     cfg = load_model_config(args.model)
-    return build_firmware(name, board, cfg, ArtifactPaths.for_model(cfg.name, args.work), "tflm") / "hil.elf"
+    return build_firmware(board, cfg, ArtifactPaths.for_model(cfg.name, args.work), "tflm") / "hil.elf"
 
 
 def main() -> None:

@@ -53,8 +53,8 @@ def _baseline(cfg, ds, training, windows, epochs: int) -> list[float]:
 def _hil(cfg, ds, training, work: Path) -> list[float]:
     import csv
 
+    from hil.artifacts import ArtifactPaths
     from hil.model.train import train_model
-    from hil.stages import ArtifactPaths
 
     out = train_model(cfg, ds, ArtifactPaths(work, cfg.name), training=training, restart=True)
     with open(out / "history.csv") as f:

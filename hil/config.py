@@ -108,6 +108,7 @@ class Timer(_Strict):
 
 
 class Board(_Strict):
+    name: str = Field("", description="The board's key in boards.yaml (filled in when the file is loaded).")
     description: str
     cpu: Literal["cortex-m4", "cortex-m7", "cortex-m33", "cortex-m55", "host"]
     fpu: Literal["none", "fpv4-sp-d16", "fpv5-d16", "fpv5-sp-d16"]
@@ -138,9 +139,13 @@ class BoardsFile(_Strict):
     def _default_exists(self) -> "BoardsFile":
         if self.default not in self.boards:
             raise ValueError(f"default board {self.default!r} is not one of {sorted(self.boards)}")
+        for key, board in self.boards.items():
+            if board.name and board.name != key:
+                raise ValueError(f"board {key!r} has name {board.name!r}: leave `name` out, the key is the name")
+            board.name = key
         return self
 
-    def get(self, name: str | None, source: Path | None = None) -> tuple[str, Board]:
+    def get(self, name: str | None, source: Path | None = None) -> Board:
         name = name or self.default
         if name not in self.boards:
             close = difflib.get_close_matches(name, self.boards, n=1)
@@ -149,7 +154,7 @@ class BoardsFile(_Strict):
             raise ConfigError(
                 f"{where}board {name!r} is not defined; known boards: {', '.join(sorted(self.boards))}.{hint}"
             )
-        return name, self.boards[name]
+        return self.boards[name]
 
 
 # --------------------------------------------------------------------------- models
@@ -501,7 +506,7 @@ def load_boards(path: Path | str | None = None) -> BoardsFile:
     return load_yaml_model(boards_path(path), BoardsFile)
 
 
-def load_board(name: str | None, path: Path | str | None = None) -> tuple[str, Board]:
+def load_board(name: str | None, path: Path | str | None = None) -> Board:
     p = boards_path(path)
     return load_boards(p).get(name, p)
 

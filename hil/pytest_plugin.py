@@ -8,7 +8,7 @@ machine with no bench never touches a probe.
 Fixtures, each built on the previous one (all session-scoped except the
 client, so one flash serves a whole session)::
 
-    hil_board      (name, Board) from --board (default: the file's default)
+    hil_board      the Board of --board (default: the file's default)
     hil_model      ModelConfig from --hil-model
     hil_paths      ArtifactPaths under --hil-work
     hil_export     the exported model (data -> train -> export, reused when fresh)
@@ -65,7 +65,7 @@ def hil_model(request: pytest.FixtureRequest):
 
 @pytest.fixture(scope="session")
 def hil_paths(request: pytest.FixtureRequest, hil_model):
-    from hil.stages import ArtifactPaths
+    from hil.artifacts import ArtifactPaths
 
     return ArtifactPaths.for_model(hil_model.name, request.config.getoption("--hil-work"))
 
@@ -88,29 +88,28 @@ def hil_export(request: pytest.FixtureRequest, hil_model, hil_paths) -> Path:
 def hil_firmware(hil_board, hil_model, hil_paths, hil_export) -> Path:
     from hil.firmware.build import build_firmware
 
-    name, board = hil_board
-    return Path(build_firmware(name, board, hil_model, hil_paths, board.engine))
+    return Path(build_firmware(hil_board, hil_model, hil_paths, hil_board.engine))
 
 
 @pytest.fixture(scope="session")
 def hil_device(hil_board, hil_firmware, tmp_path_factory) -> Iterator[Any]:
     from hil.device.flash import running_device
 
-    name, board = hil_board
     log = tmp_path_factory.mktemp("hil-device") / "flash.log"
-    with running_device(name, board, hil_firmware, flash_log=log) as handle:
+    with running_device(hil_board, hil_firmware, flash_log=log) as handle:
         yield handle
 
 
 @pytest.fixture
 def hil_client(hil_board, hil_device, hil_export, tmp_path) -> Iterator[Any]:
+    from hil.artifacts import sha256_file
     from hil.device.link import open_link
     from hil.device.protocol import DeviceClient
     from hil.export.tflite_info import read_io_quant
     from hil.run import check_image
-    from hil.stages import sha256_file
 
-    name, board = hil_board
+    board = hil_board
+    name = board.name
     tflite = hil_export / "model.tflite"
     in_s, in_zp, out_s, out_zp, in_shape, _ = read_io_quant(tflite)
     port = open_link(hil_device.url, board.link.baud, tmp_path / "serial.log")
@@ -129,7 +128,7 @@ def hil_run(request: pytest.FixtureRequest, hil_board, tmp_path) -> Callable[...
     from hil.run import RunOptions, run_pipeline
 
     def run(**kw: Any):
-        opts = RunOptions(board=hil_board[0], model=Path(request.config.getoption("--hil-model")),
+        opts = RunOptions(board=hil_board.name, model=Path(request.config.getoption("--hil-model")),
                           work=request.config.getoption("--hil-work"), boards_file=request.config.getoption("--hil-boards"),
                           dataset=request.config.getoption("--hil-dataset"), out=kw.pop("out", tmp_path / "run"),
                           show_progress=False)

@@ -1,7 +1,7 @@
 """``hil run`` as a function: data -> train -> export -> build -> flash/boot -> stream -> compare -> report.
 
 Each stage reuses its artifact when the artifact's manifest matches its
-inputs (hil.stages), so a re-run costs only the streaming and the report.
+inputs (hil.artifacts), so a re-run costs only the streaming and the report.
 The device's image is checked in the HELLO/INFO handshake to hold exactly
 the exported model (same SHA-256, same input/output quantisation) before a
 single window is scored.
@@ -22,11 +22,13 @@ from typing import Any, Iterator
 import numpy as np
 
 from hil import __version__, ui
-from hil.bench import compare, gates as gates_mod, report as report_mod
-from hil.bench.runner import RESULTS, ResultsStore, results_arrays, stream_windows
-from hil.config import DEFAULT_MODEL_DIR, Board, ModelConfig, load_board, load_model_config
+from hil.artifacts import ArtifactPaths, read_manifest, sha256_file, write_json_atomic
+from hil.config import DEFAULT_MODEL_DIR, load_board, load_model_config
 from hil.errors import EXIT_GATE_FAILED, EXIT_OK, ConfigError, HilError, InfraError
-from hil.stages import ArtifactPaths, read_manifest, sha256_file, write_json_atomic
+from hil.scoring import compare
+from hil.scoring import gates as gates_mod
+from hil.scoring import report as report_mod
+from hil.scoring.runner import RESULTS, ResultsStore, results_arrays, stream_windows
 
 RUN_META = "run.json"
 SERIAL_LOG = "serial.log"
@@ -178,7 +180,8 @@ def run_pipeline(opts: RunOptions) -> RunResult:
         raise ConfigError(f"--split {opts.split!r}: expected one of {', '.join(SPLITS)}")
     if opts.windows is not None and opts.windows <= 0:
         raise ConfigError(f"--windows {opts.windows}: must be a positive number of windows")
-    board_name, board = load_board(opts.board, opts.boards_file)
+    board = load_board(opts.board, opts.boards_file)
+    board_name = board.name
     cfg = load_model_config(opts.model)
     gates_cfg = gates_mod.apply_overrides(cfg.gates, opts.gates)  # validate before any long stage
     if opts.profile not in (AUTO, None) and opts.profile not in cfg.profiles:
@@ -195,7 +198,7 @@ def run_pipeline(opts: RunOptions) -> RunResult:
         _export_outputs(paths.export)  # before any long stage: a model with no export is a usage error
     from hil.device.flash import check_port
 
-    check_port(board_name, board)  # a missing/busy serial port is found now, not after training
+    check_port(board)  # a missing/busy serial port is found now, not after training
     run_dir = _resolve_run_dir(opts, board_name)
     if opts.resume and not (run_dir / RESULTS).exists():
         raise ConfigError(f"--resume: {run_dir / RESULTS} does not exist; nothing to resume (run without --resume)")
@@ -235,7 +238,7 @@ def run_pipeline(opts: RunOptions) -> RunResult:
     with t.stage("build", f"firmware for {board_name} ({engine}; reused when fresh)"):
         from hil.firmware.build import build_firmware
 
-        fw_dir = Path(build_firmware(board_name, board, cfg, paths, engine))
+        fw_dir = Path(build_firmware(board, cfg, paths, engine))
     firmware, size = _firmware_facts(fw_dir)
 
     with t.stage("windows", f"{opts.split} windows, z-normalised and quantised"):
@@ -262,7 +265,7 @@ def run_pipeline(opts: RunOptions) -> RunResult:
     write_json_atomic(run_dir / RUN_META, meta)
     write_json_atomic(run_dir / CONFIG_JSON, {
         "hil_version": __version__, "options": {k: str(v) if isinstance(v, Path) else v for k, v in asdict(opts).items()},
-        "board": {"name": board_name, **board.model_dump(mode="json")}, "model": cfg.model_dump(mode="json"),
+        "board": board.model_dump(mode="json"), "model": cfg.model_dump(mode="json"),
         "profile": profile, "gates": gates_cfg.model_dump(), "dataset_dir": str(dataset_dir), "export_dir": str(export_dir),
         "firmware_dir": str(fw_dir), "host": {"hostname": socket.gethostname(), "python": platform.python_version()},
     })
@@ -277,7 +280,7 @@ def run_pipeline(opts: RunOptions) -> RunResult:
         with ExitStack() as stack:
             with t.stage("flash", f"{'boot' if board.emulated else 'flash'} {board_name}"):
                 handle = stack.enter_context(
-                    running_device(board_name, board, fw_dir, flash_log=run_dir / FLASH_LOG, flash=opts.flash)
+                    running_device(board, fw_dir, flash_log=run_dir / FLASH_LOG, flash=opts.flash)
                 )
             if handle.flash is not None:
                 flash_doc = {"flasher": handle.flash.flasher, "seconds": handle.flash.seconds, "notes": handle.flash.notes}

@@ -29,10 +29,6 @@ def set_verbosity(*, quiet: bool, verbose: bool) -> None:
     _state["quiet"], _state["verbose"] = quiet, verbose
 
 
-def is_quiet() -> bool:
-    return _state["quiet"]
-
-
 def is_verbose() -> bool:
     return _state["verbose"]
 

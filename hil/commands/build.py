@@ -9,9 +9,9 @@ import click
 from rich.table import Table
 
 from hil import ui
+from hil.artifacts import ArtifactPaths
 from hil.commands.options import json_option, work_option
 from hil.config import DEFAULT_MODEL_DIR, load_board, load_model_config
-from hil.stages import ArtifactPaths
 
 
 @click.command("build")
@@ -39,11 +39,11 @@ def command(obj, board_name: str | None, model_dir: Path, engine: str | None, ho
     """
     from hil.firmware.build import build_firmware
 
-    name, board = load_board(board_name, obj.boards if obj else None)
+    board = load_board(board_name, obj.boards if obj else None)
     cfg = load_model_config(model_dir)
     paths = ArtifactPaths.for_model(cfg.name, work)
-    with ui.err_console.status(f"building firmware for {name}..."):
-        out = build_firmware(name, board, cfg, paths, engine, host=host)
+    with ui.err_console.status(f"building firmware for {board.name}..."):
+        out = build_firmware(board, cfg, paths, engine, host=host)
     size = json.loads((out / "size.json").read_text())
     if as_json:
         ui.print_json({"folder": str(out), **size})

@@ -9,9 +9,9 @@ import click
 from rich.table import Table
 
 from hil import ui
+from hil.artifacts import ArtifactPaths, read_manifest
 from hil.commands.options import json_option, work_option
 from hil.config import DEFAULT_MODEL_DIR, load_model_config
-from hil.stages import ArtifactPaths, read_manifest
 
 
 @click.command("train")

@@ -21,6 +21,15 @@ from typing import TYPE_CHECKING, Any, Iterator, Literal
 
 import numpy as np
 
+from hil.artifacts import (
+    ArtifactPaths,
+    is_fresh,
+    read_manifest,
+    sha256_file,
+    sha256_json,
+    write_json_atomic,
+    write_manifest,
+)
 from hil.config import ModelConfig, TrainingCfg, WindowsCfg, work_dir
 from hil.data.labels import LabelRule
 from hil.data.preprocess import preprocess
@@ -29,7 +38,6 @@ from hil.data.split import SPLITS, split_patients
 from hil.data.store import Expected, Skip, Store, build_store, default_store_dir
 from hil.data.windows import WindowRef, Windows, draw_windows, gather, read_refs, split_rng, write_refs
 from hil.errors import DataError
-from hil.stages import ArtifactPaths, is_fresh, read_manifest, sha256_file, sha256_json, write_json_atomic, write_manifest
 
 if TYPE_CHECKING:  # pragma: no cover
     import tensorflow as tf

@@ -34,8 +34,8 @@ from typing import Any, Iterable
 
 import numpy as np
 
+from hil.artifacts import write_json_atomic
 from hil.errors import DataError
-from hil.stages import write_json_atomic
 
 STORE_VERSION = 1
 SHARD = 100

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
 
-from hil.config import Board, JlinkFlasher, Link, PyocdFlasher, QemuFlasher
+from hil.config import Board, JlinkFlasher, PyocdFlasher, QemuFlasher
 from hil.errors import ConfigError, InfraError
 
 
@@ -63,10 +63,10 @@ def _flash_one(flasher: PyocdFlasher | JlinkFlasher, firmware_dir: Path, log: Fl
     return image
 
 
-def flash_board(board_name: str, board: Board, firmware_dir: Path, log_path: Path | None = None) -> FlashResult:
+def flash_board(board: Board, firmware_dir: Path, log_path: Path | None = None) -> FlashResult:
     """Writes the firmware to a real board (pyocd, then the fallback flasher when the probe/tool is absent)."""
     if board.flasher.kind == "qemu":
-        raise ConfigError(f"board {board_name!r} is emulated: it boots from the ELF in QEMU, there is nothing to flash")
+        raise ConfigError(f"board {board.name!r} is emulated: it boots from the ELF in QEMU, there is nothing to flash")
     from hil.device.pyocd_flasher import ProbeNotFound
 
     log = FlashLog(log_path)
@@ -78,7 +78,7 @@ def flash_board(board_name: str, board: Board, firmware_dir: Path, log_path: Pat
     except (ProbeNotFound, InfraError) as exc:
         absent = isinstance(exc, ProbeNotFound) or "not on PATH" in str(exc)
         if board.fallback_flasher is None or not absent:
-            raise InfraError(f"{board_name}: {exc}", hint=exc.hint) from exc
+            raise InfraError(f"{board.name}: {exc}", hint=exc.hint) from exc
         notes.append(f"{board.flasher.kind}: {exc}; trying {board.fallback_flasher.kind}")
         log(notes[-1])
         image = _flash_one(board.fallback_flasher, firmware_dir, log)
@@ -86,15 +86,16 @@ def flash_board(board_name: str, board: Board, firmware_dir: Path, log_path: Pat
     return FlashResult(used, time.monotonic() - t0, image, notes)
 
 
-def resolve_port(board_name: str, link: Link) -> str:
+def resolve_port(board: Board) -> str:
     """The pyserial URL of a real board: ``link.url``, else the one port matching ``link.usb``."""
+    link = board.link
     if link.url:
         return link.url
     if link.usb is None:
-        raise ConfigError(f"boards.yaml: board {board_name!r} has neither link.url nor link.usb")
+        raise ConfigError(f"boards.yaml: board {board.name!r} has neither link.url nor link.usb")
     from hil.device.link import find_usb_port
 
-    return find_usb_port(link.usb, board_name)
+    return find_usb_port(link.usb, board.name)
 
 
 class DeviceHandle:
@@ -122,7 +123,7 @@ class DeviceHandle:
 
 
 @contextmanager
-def running_device(board_name: str, board: Board, firmware_dir: Path, *, flash_log: Path | None = None,
+def running_device(board: Board, firmware_dir: Path, *, flash_log: Path | None = None,
                    flash: bool = True) -> Iterator[DeviceHandle]:
     """Boots (QEMU) or flashes (real board) the firmware, yields a handle, and stops QEMU on any exit."""
     if isinstance(board.flasher, QemuFlasher):
@@ -144,38 +145,38 @@ def running_device(board_name: str, board: Board, firmware_dir: Path, *, flash_l
 
             yield DeviceHandle(q.url, restart=restart, alive=q.alive, flash=result)
         return
-    result = flash_board(board_name, board, firmware_dir, flash_log) if flash else None
-    yield DeviceHandle(resolve_port(board_name, board.link), flash=result)
+    result = flash_board(board, firmware_dir, flash_log) if flash else None
+    yield DeviceHandle(resolve_port(board), flash=result)
 
 
 def flash_and_check(board: str | None, model_dir: Path, *, engine: str | None = None, firmware: Path | None = None,
                     work: Path | None = None, log: Path | None = None, boards_file: Path | None = None) -> dict:
     """``hil flash``: flashes (or boots) the built image, then HELLO; says whether it holds the exported model."""
+    from hil.artifacts import ArtifactPaths, read_manifest
     from hil.config import load_board, load_model_config
-    from hil.stages import ArtifactPaths, read_manifest
 
-    board_name, b = load_board(board, boards_file)
+    b = load_board(board, boards_file)
     cfg = load_model_config(model_dir)
     engine = engine or b.engine
     paths = ArtifactPaths.for_model(cfg.name, work)
-    fw_dir = Path(firmware) if firmware else paths.firmware(board_name, engine)
+    fw_dir = Path(firmware) if firmware else paths.firmware(b.name, engine)
     if not fw_dir.is_dir():
-        raise ConfigError(f"{fw_dir}: no firmware built for {board_name} ({engine}); run "
-                          f"`hil build --board {board_name} --model {model_dir}` first")
+        raise ConfigError(f"{fw_dir}: no firmware built for {b.name} ({engine}); run "
+                          f"`hil build --board {b.name} --model {model_dir}` first")
     from hil.device.link import open_link
     from hil.device.protocol import DeviceClient
 
     export_sha = ((read_manifest(paths.export) or {}).get("outputs") or {}).get("sha256")
-    with running_device(board_name, b, fw_dir, flash_log=log) as dev:
+    with running_device(b, fw_dir, flash_log=log) as dev:
         port = open_link(dev.url, b.link.baud, None)
         try:
             info = DeviceClient(port, timeout_s=b.link.timeout_s, retries=b.link.retries, inflight=1,
-                                board=board_name).hello()
+                                board=b.name).hello()
         finally:
             port.close()
     sha = str(getattr(info, "model_sha256", ""))
     return {
-        "board": board_name,
+        "board": b.name,
         "flasher": dev.flash.flasher if dev.flash else None,
         "image": str(dev.flash.image) if dev.flash else None,
         "seconds": round(dev.flash.seconds, 2) if dev.flash else None,
@@ -187,7 +188,7 @@ def flash_and_check(board: str | None, model_dir: Path, *, engine: str | None = 
     }
 
 
-def check_port(board_name: str, board: Board) -> str | None:
+def check_port(board: Board) -> str | None:
     """Fails fast (before any long stage) when a real board's serial port is missing or busy.
 
     The port is opened with an exclusive lock and closed again, so another
@@ -200,7 +201,7 @@ def check_port(board_name: str, board: Board) -> str | None:
 
     from hil.device.link import LinkError
 
-    url = resolve_port(board_name, board.link)
+    url = resolve_port(board)
     if "://" in url:
         return url  # socket://, rfc2217://, loop:// are checked when the link opens
     port = serial.serial_for_url(url, baudrate=board.link.baud, do_not_open=True)
@@ -217,6 +218,6 @@ def check_port(board_name: str, board: Board) -> str | None:
             hint = "add yourself to the dialout group (sudo usermod -aG dialout $USER) and log in again"
         else:
             hint = None
-        raise LinkError(f"{board_name}: cannot open serial port {url}: {text}", hint=hint) from None
+        raise LinkError(f"{board.name}: cannot open serial port {url}: {text}", hint=hint) from None
     port.close()
     return url

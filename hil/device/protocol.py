@@ -23,7 +23,6 @@ import numpy as np
 import serial
 
 from hil.device.framing import (
-    MAX_PAYLOAD,
     PROTOCOL_VERSION,
     SEQ_UNKNOWN,
     Deframer,

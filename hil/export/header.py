@@ -9,8 +9,6 @@ and define ``<VAR>_DECLARATION_ONLY`` before including it anywhere else.
 from __future__ import annotations
 
 import hashlib
-import re
-from pathlib import Path
 
 from hil.export.tflite_info import TensorQuant
 
@@ -79,15 +77,3 @@ const uint32_t {var_name}_len = {up}_LEN;
 #endif /* {up}_H */
 """
 
-
-_DEFINE = re.compile(r"^#define\s+(\w+)\s+(.+?)\s*$", re.M)
-
-
-def read_header_defines(path: Path) -> dict[str, str]:
-    """``#define NAME value`` pairs of a generated header (for checks against the manifest)."""
-    return {m.group(1): m.group(2) for m in _DEFINE.finditer(Path(path).read_text())}
-
-
-def parse_c_number(text: str) -> float:
-    t = text.strip().strip("()").rstrip("uUfF")
-    return float(t)

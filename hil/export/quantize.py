@@ -9,7 +9,6 @@ report what quantisation cost.
 from __future__ import annotations
 
 import contextlib
-
 import os
 import shutil
 import warnings
@@ -19,11 +18,18 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from hil import ui
+from hil.artifacts import (
+    ArtifactPaths,
+    is_fresh,
+    sha256_file,
+    sha256_json,
+    write_json_atomic,
+    write_manifest,
+)
 from hil.config import ModelConfig
 from hil.errors import ConfigError, DataError
 from hil.export.header import render_header
 from hil.export.tflite_info import check_ops, read_io, read_ops, read_static_and_types
-from hil.stages import ArtifactPaths, is_fresh, read_manifest, sha256_file, sha256_json, write_json_atomic, write_manifest
 
 if TYPE_CHECKING:
     from hil.data import PreparedDataset
@@ -243,7 +249,3 @@ def compare_on_test(
         },
     }
 
-
-def previous_export(paths: ArtifactPaths) -> dict | None:
-    """The manifest of the current export, if any."""
-    return read_manifest(paths.export)

@@ -20,9 +20,17 @@ from pathlib import Path
 from typing import Any
 
 from hil import ui
+from hil.artifacts import (
+    ArtifactPaths,
+    is_fresh,
+    sha256_file,
+    sha256_json,
+    sha256_tree,
+    write_json_atomic,
+    write_manifest,
+)
 from hil.config import Board, ModelConfig
 from hil.errors import ConfigError
-from hil.stages import ArtifactPaths, is_fresh, sha256_file, sha256_json, sha256_tree, write_json_atomic, write_manifest
 
 REPO = Path(__file__).resolve().parents[2]
 FIRMWARE_DIR = REPO / "firmware"
@@ -152,7 +160,6 @@ def _generate(engine: str, tflite: Path, model_dir: Path) -> dict[str, Any]:
 
 
 def build_firmware(
-    board_name: str,
     board: Board,
     cfg: ModelConfig,
     paths: ArtifactPaths,
@@ -171,11 +178,11 @@ def build_firmware(
     port = HOST_PORT if host else board.port
     if not (FIRMWARE_DIR / "ports" / port / "port.cmake").exists():
         raise ConfigError(
-            f"board {board_name!r}: port {port!r} has no firmware/ports/{port}/port.cmake",
+            f"board {board.name!r}: port {port!r} has no firmware/ports/{port}/port.cmake",
             hint="set `port` in boards.yaml to a folder under firmware/ports/",
         )
     engine_dir = FIRMWARE_DIR / "engines" / engine
-    label = "host" if host else board_name
+    label = "host" if host else board.name
     out = paths.firmware(label, engine)
     compiler = tool_version("cc" if host else "arm-none-eabi-gcc")
     inputs = {
@@ -183,7 +190,7 @@ def build_firmware(
         "firmware_sources": firmware_sources_hash(port, engine_dir),
         "generator": _generator_hash() if engine == "aot" else sha256_file(Path(__file__).parent / "tflm_gen.py"),
         "build_driver": sha256_file(Path(__file__)),
-        "board": sha256_json({"name": board_name, "entry": board.model_dump(mode="json"), "host": host}),
+        "board": sha256_json({"name": board.name, "entry": board.model_dump(mode="json", exclude={"name"}), "host": host}),
         "engine": engine,
         **({"tflm_trees": [os.environ.get("HIL_TFLM_ROOT", ""), os.environ.get("HIL_CMSIS_NN_ROOT", "")]}
            if engine == "tflm" else {}),
@@ -225,7 +232,7 @@ def build_firmware(
     }
     if not host and size["flash_bytes"] > board.memory.flash_bytes:
         raise ConfigError(
-            f"board {board_name!r}: image needs {size['flash_bytes']} bytes of flash, the board has "
+            f"board {board.name!r}: image needs {size['flash_bytes']} bytes of flash, the board has "
             f"{board.memory.flash_bytes} (memory.flash_bytes in boards.yaml)"
         )
     write_json_atomic(out / "size.json", size)

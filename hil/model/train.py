@@ -23,11 +23,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from hil import ui
+from hil.artifacts import ArtifactPaths, is_fresh, sha256_json, write_json_atomic, write_manifest
 from hil.config import ModelConfig, TrainingCfg, WindowsCfg
 from hil.errors import DataError
 from hil.model.evaluate import classification_metrics, plot_confusion
 from hil.model.losses import balanced_class_weights, focal_loss_np
-from hil.stages import ArtifactPaths, is_fresh, sha256_json, write_json_atomic, write_manifest
 
 if TYPE_CHECKING:
     import keras
@@ -111,10 +111,6 @@ def _current_lr(model) -> float:
     if isinstance(sched, keras.optimizers.schedules.LearningRateSchedule):
         return float(np.asarray(sched(max(int(np.asarray(opt.iterations)) - 1, 0))))
     return float(np.asarray(opt.learning_rate))
-
-
-class _Stopped(Exception):
-    pass
 
 
 def _make_callbacks():
@@ -375,7 +371,7 @@ def _finish(cfg: ModelConfig, ds: "PreparedDataset", model, run: _Run, staging: 
 
 
 def _outputs(staging: Path, counts: dict[str, int], run: _Run, training: TrainingCfg, profile: str | None) -> dict:
-    from hil.stages import sha256_file
+    from hil.artifacts import sha256_file
 
     m = json.loads((staging / METRICS_NAME).read_text())
     test = m.get("test") or {}

@@ -14,9 +14,9 @@ pytestmark = pytest.mark.device
 
 
 def test_info_names_the_board_and_the_model(hil_board, hil_client, hil_export):
-    from hil.stages import sha256_file
+    from hil.artifacts import sha256_file
 
-    name, board = hil_board
+    board = hil_board
     info = hil_client.hello()
     assert info.engine == board.engine
     assert info.model_sha256 == sha256_file(hil_export / "model.tflite")

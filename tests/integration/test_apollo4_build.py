@@ -94,14 +94,14 @@ def test_startup_and_linker_script_put_the_vector_table_after_the_bootloader(tmp
 @pytest.mark.skipif(_tflm() is None, reason="HIL_TFLM_ROOT is not set: apollo4's default engine is tflm "
                     "(`hil deps tflm` prints how to get the pinned TFLM tree)")
 def test_apollo4_image_builds(tiny_export):
+    from hil.artifacts import ArtifactPaths
     from hil.config import load_board, load_model_config
     from hil.firmware.build import build_firmware
-    from hil.stages import ArtifactPaths
 
-    name, board = load_board("apollo4", REPO / "boards.yaml")
+    board = load_board("apollo4", REPO / "boards.yaml")
     cfg = load_model_config(REPO / "models" / "rhythm-4-effv2")
     paths = ArtifactPaths(tiny_export.parent.parent, tiny_export.parent.name)
-    folder = build_firmware(name, board, cfg, paths, board.engine)
+    folder = build_firmware(board, cfg, paths, board.engine)
     sections = _sections(folder / "hil.elf")
     assert sections[".isr_vector"] == APP_BASE
     size = json.loads((folder / "size.json").read_text())

@@ -67,7 +67,7 @@ def test_build_outputs_and_reuse(qemu_firmware, tiny_export):
     assert manifest["inputs"]["tflite"] == hashlib.sha256((tiny_export / "model.tflite").read_bytes()).hexdigest()
     assert manifest["inputs"]["engine"] == "aot" and "arm-none-eabi-gcc" in manifest["inputs"]["toolchain"]
     before = (folder / "hil.elf").stat().st_mtime_ns
-    again = build_firmware(qemu_firmware.board_name, qemu_firmware.board, _cfg(), _paths(tiny_export), "aot")
+    again = build_firmware(qemu_firmware.board, _cfg(), _paths(tiny_export), "aot")
     assert again == folder and (folder / "hil.elf").stat().st_mtime_ns == before, "a fresh image is reused"
 
 

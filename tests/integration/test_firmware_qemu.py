@@ -20,7 +20,8 @@ from tests.fixtures.firmware import REPO, VECTORS, FaultyPort, fake_engine_outpu
 
 pytestmark = [pytest.mark.qemu, pytest.mark.slow]
 
-BOARD_NAME, BOARD = load_board("qemu-m4", REPO / "boards.yaml")
+BOARD = load_board("qemu-m4", REPO / "boards.yaml")
+BOARD_NAME = BOARD.name
 
 
 @pytest.fixture(scope="module")

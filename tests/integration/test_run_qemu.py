@@ -16,9 +16,9 @@ import xml.etree.ElementTree as ET
 import pytest
 import yaml
 
-from hil.bench.report import missing_keys
 from hil.errors import InfraError
 from hil.run import run_pipeline
+from hil.scoring.report import missing_keys
 
 pytestmark = [pytest.mark.slow, pytest.mark.qemu]
 
@@ -187,8 +187,8 @@ def test_faulty_link_never_misattributes_a_result(run_setup, tmp_path, monkeypat
     assert sum(p.injected["garbage"] + p.injected["drop"] + p.injected["flip"] for p in ports) > 0
     rows = _lines(out / "results.jsonl")
     assert len({r["index"] for r in rows}) == len(rows)
-    from hil.data import prepare_dataset
     from hil.config import load_model_config
+    from hil.data import prepare_dataset
 
     cfg = load_model_config(run_setup.model)
     ds = prepare_dataset(cfg, run_setup.dataset, run_setup.work, progress=False)

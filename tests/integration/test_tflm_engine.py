@@ -87,7 +87,7 @@ def test_model_comes_from_the_exports_c_header(generated, tiny_export):
 
 
 def test_header_is_rendered_when_the_tflite_has_no_export_next_to_it(tiny_export, tmp_path):
-    from hil.export.header import read_header_defines
+    from tests.c_header import read_header_defines
 
     lone = tmp_path / "in" / "model.tflite"
     lone.parent.mkdir()
@@ -142,14 +142,14 @@ def _windows(tiny_model, tflite: Path) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def tflm_qemu_firmware(tiny_export):
+    from hil.artifacts import ArtifactPaths
     from hil.config import load_board, load_model_config
     from hil.firmware.build import build_firmware
-    from hil.stages import ArtifactPaths
 
-    name, board = load_board("qemu-m4", REPO / "boards.yaml")
+    board = load_board("qemu-m4", REPO / "boards.yaml")
     cfg = load_model_config(REPO / "models" / "rhythm-4-effv2")
     paths = ArtifactPaths(tiny_export.parent.parent, tiny_export.parent.name)
-    return build_firmware(name, board, cfg, paths, "tflm"), board
+    return build_firmware(board, cfg, paths, "tflm"), board
 
 
 @pytest.fixture(scope="module")

@@ -148,8 +148,8 @@ def test_full_disk_is_an_infrastructure_error_naming_the_file(tmp_path):
     import click
     from click.testing import CliRunner
 
-    from hil.bench.runner import ResultsStore
     from hil.cli import HilGroup
+    from hil.scoring.runner import ResultsStore
 
     @click.group(cls=HilGroup)
     def root():

@@ -41,7 +41,8 @@ def test_shipped_boards_load():
 
 
 def test_default_board_and_unknown_board():
-    name, board = load_board(None, BOARDS)
+    board = load_board(None, BOARDS)
+    name = board.name
     assert name == "qemu-m4" and board.port == "qemu_mps2"
     with pytest.raises(ConfigError, match=r"board 'apolo4' is not defined.*Did you mean 'apollo4'"):
         load_board("apolo4", BOARDS)

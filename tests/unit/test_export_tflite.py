@@ -11,11 +11,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from hil.artifacts import ArtifactPaths, sha256_file
 from hil.errors import ConfigError
-from hil.export.header import parse_c_number, read_header_defines
 from hil.export.quantize import quantize_input
 from hil.export.tflite_info import SUPPORTED_OPS, check_ops, read_io, read_io_quant, read_ops
-from hil.stages import ArtifactPaths, sha256_file
+from tests.c_header import parse_c_number, read_header_defines
 
 pytestmark = pytest.mark.slow
 

@@ -133,7 +133,7 @@ def test_apollo4_falls_back_to_jlink_when_pyocd_finds_no_probe(fake_jlink, monke
     board = load_boards("boards.yaml").boards["apollo4"]
     board = board.model_copy(update={"fallback_flasher": board.fallback_flasher.model_copy(update={"speed_khz": 2000})})
     log = tmp_path / "flash.log"
-    result = flash_board("apollo4", board, fake_jlink.parent, log)
+    result = flash_board(board, fake_jlink.parent, log)
     assert result.flasher == "jlink"
     assert "no debug probe" in result.notes[0]
     assert "Verify successful" in log.read_text()

@@ -27,18 +27,18 @@ def pty_path():
 
 def _bench_board(url):
     b = load_boards("boards.yaml").boards["apollo4"]
-    return b.model_copy(update={"link": b.link.model_copy(update={"url": url, "usb": None})})
+    return b.model_copy(update={"name": "bench", "link": b.link.model_copy(update={"url": url, "usb": None})})
 
 
 def test_free_port_passes(pty_path):
-    assert check_port("bench", _bench_board(pty_path)) == pty_path
+    assert check_port(_bench_board(pty_path)) == pty_path
 
 
 def test_busy_port(pty_path):
     holder = serial.Serial(pty_path, exclusive=True)  # e.g. another hil run on the same board
     try:
         with pytest.raises(InfraError) as e:
-            check_port("bench", _bench_board(pty_path))
+            check_port(_bench_board(pty_path))
         assert e.value.exit_code == 2 and pty_path in str(e.value) and "another program" in e.value.hint
     finally:
         holder.close()
@@ -46,19 +46,19 @@ def test_busy_port(pty_path):
 
 def test_missing_port():
     with pytest.raises(InfraError) as e:
-        check_port("bench", _bench_board("/dev/ttyHIL-not-there"))
+        check_port(_bench_board("/dev/ttyHIL-not-there"))
     assert "bench" in str(e.value) and "plugged in" in e.value.hint
 
 
 def test_emulated_board_has_no_port_yet():
-    assert check_port("qemu-m4", load_boards("boards.yaml").boards["qemu-m4"]) is None
+    assert check_port(load_boards("boards.yaml").boards["qemu-m4"]) is None
 
 
 def test_usb_identity_with_no_such_device():
     b = load_boards("boards.yaml").boards["apollo4"]
     b = b.model_copy(update={"link": b.link.model_copy(update={"usb": b.link.usb.model_copy(update={"vid": 0xFFFE})})})
     with pytest.raises(InfraError) as e:
-        resolve_port("apollo4", b.link)
+        resolve_port(b)
     assert "fffe" in str(e.value).lower()
 
 

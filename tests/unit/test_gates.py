@@ -2,9 +2,9 @@
 
 import pytest
 
-from hil.bench.gates import apply_overrides, evaluate
 from hil.config import GatesCfg
 from hil.errors import ConfigError
+from hil.scoring.gates import apply_overrides, evaluate
 
 
 def _report(**over):

@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from hil.artifacts import ArtifactPaths, sha256_file
 from hil.errors import DataError
 from hil.model.train import train_model
-from hil.stages import ArtifactPaths, sha256_file
 from tests.fixtures.model import tiny_training
 
 pytestmark = pytest.mark.slow

@@ -8,9 +8,9 @@ import xml.etree.ElementTree as ET
 import numpy as np
 import pytest
 
-from hil.bench import compare, report
-from hil.bench.gates import evaluate
 from hil.config import GatesCfg, load_boards
+from hil.scoring import compare, report
+from hil.scoring.gates import evaluate
 
 NAMES = ["SR", "SB", "AFIB", "GSVT"]
 

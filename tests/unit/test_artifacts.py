@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import stat
 
-from hil.stages import ArtifactPaths, is_fresh, read_manifest, sha256_json, write_json_atomic, write_manifest
+from hil.artifacts import ArtifactPaths, is_fresh, read_manifest, sha256_json, write_json_atomic, write_manifest
 
 
 def test_manifest_freshness_follows_inputs_and_outputs(tmp_path):

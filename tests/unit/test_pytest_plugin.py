@@ -14,8 +14,7 @@ def _pytest(tmp_path, *args):
 
         @pytest.mark.device
         def test_on_board(hil_board):
-            name, board = hil_board
-            print("BOARD", name, board.flasher.kind)
+            print("BOARD", hil_board.name, hil_board.flasher.kind)
 
         def test_plain():
             pass

@@ -14,7 +14,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from hil.stages import write_json_atomic
+from hil.artifacts import write_json_atomic
 
 REPORT_JSON = "report.json"
 JUNIT_XML = "junit.xml"

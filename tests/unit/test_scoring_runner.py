@@ -12,8 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from hil.bench.runner import ResultsStore, results_arrays, stream_windows
 from hil.errors import ConfigError, InfraError
+from hil.scoring.runner import ResultsStore, results_arrays, stream_windows
 
 
 @dataclass

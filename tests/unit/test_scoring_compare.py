@@ -1,10 +1,10 @@
-"""Agreement, latency and memory numbers of a run (hil.bench.compare)."""
+"""Agreement, latency and memory numbers of a run (hil.scoring.compare)."""
 
 import numpy as np
 import pytest
 
-from hil.bench import compare
 from hil.config import load_boards
+from hil.scoring import compare
 
 
 @pytest.fixture(scope="module")
