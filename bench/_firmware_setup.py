@@ -28,7 +28,8 @@ def image(args) -> tuple[Path, str]:
     """(elf, what it is)."""
     from hil.artifacts import ArtifactPaths
     from hil.config import load_board, load_model_config
-    from hil.firmware.build import build_firmware, cmake_build
+    from hil.firmware.build import cmake_build
+    from hil.steps import build
 
     board = load_board(args.board, REPO / "boards.yaml")
     if args.elf:
@@ -38,28 +39,30 @@ def image(args) -> tuple[Path, str]:
         cmake_build(out, port=board.port, engine="test", engine_dir=REPO / "tests" / "firmware_engine")
         return out / "hil.elf", "app + TEST-DOUBLE engine (no model)"
     cfg = load_model_config(args.model)
-    folder = build_firmware(board, cfg, ArtifactPaths.for_model(cfg.name, args.work))
+    folder = build(board, cfg, ArtifactPaths.for_model(cfg.name, args.work), board.engine).dir
     return folder / "hil.elf", f"{cfg.name} on {board.engine} ({folder})"
 
 
 @contextmanager
 def device(args, elf: Path, inflight: int | None = None) -> Iterator[tuple[object, object]]:
-    """(client, board) with QEMU running the image."""
+    """(client, board) with QEMU running the image, through the same DeviceSession as `hil run`.
+
+    The image check needs the export the image was built from; a given --elf
+    or the test-double engine holds no model, so it is skipped for them.
+    """
     from hil.config import load_board
-    from hil.device.link import open_link
-    from hil.device.protocol import DeviceClient
-    from hil.device.qemu import QemuInstance
+    from hil.device.session import DeviceSession, ExpectedImage, LinkSettings
 
     board = load_board(args.board, REPO / "boards.yaml")
-    name = board.name
     if board.flasher.kind != "qemu":
-        raise SystemExit(f"board {name}: this benchmark drives QEMU boards only")
-    with QemuInstance(elf, board.flasher) as q:
-        link = open_link(q.url, board.link.baud)
-        try:
-            client = DeviceClient(link, timeout_s=max(board.link.timeout_s, 30), retries=0,
-                                  inflight=inflight or board.link.inflight, board=name)
-            client.hello()
-            yield client, board
-        finally:
-            link.close()
+        raise SystemExit(f"board {board.name}: this benchmark drives QEMU boards only")
+    expect = None
+    if not args.elf and not args.fake_engine:
+        from hil.artifacts import ArtifactPaths
+        from hil.config import load_model_config
+
+        export = ArtifactPaths.for_model(load_model_config(args.model).name, args.work).export
+        expect = ExpectedImage.from_tflite(export / "model.tflite")
+    link = LinkSettings.of(board, timeout_s=max(board.link.timeout_s, 30), retries=0, inflight=inflight)
+    with DeviceSession(board, elf.parent, expect=expect, link=link) as session:
+        yield session.client, board

@@ -50,11 +50,11 @@ def measure(args, elf: Path) -> dict:
 def tflm_image(args) -> Path:
     from hil.artifacts import ArtifactPaths
     from hil.config import load_board, load_model_config
-    from hil.firmware.build import build_firmware
+    from hil.steps import build
 
     board = load_board(args.board, REPO / "boards.yaml")
     cfg = load_model_config(args.model)
-    return build_firmware(board, cfg, ArtifactPaths.for_model(cfg.name, args.work), "tflm") / "hil.elf"
+    return build(board, cfg, ArtifactPaths.for_model(cfg.name, args.work), "tflm").dir / "hil.elf"
 
 
 def main() -> None:

@@ -17,6 +17,8 @@ class HilError(Exception):
     """Base class: a message meant for the user, and an exit status."""
 
     exit_code = EXIT_USAGE
+    # Whether doing the same again (reconnect, restart the emulator) may succeed.
+    retryable = False
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
         super().__init__(message)
@@ -39,6 +41,7 @@ class InfraError(HilError):
     """Flash, link or emulator failure: retrying may help."""
 
     exit_code = EXIT_INFRA
+    retryable = True
 
 
 class GateFailed(HilError):

@@ -71,55 +71,51 @@ def hil_paths(request: pytest.FixtureRequest, hil_model):
 
 
 @pytest.fixture(scope="session")
-def hil_export(request: pytest.FixtureRequest, hil_model, hil_paths) -> Path:
-    from hil.data import default_dataset, prepare_dataset
-    from hil.export.quantize import export_model
-    from hil.model.train import train_model
-    from hil.run import AUTO, RunOptions, _profile_for
+def hil_prepared(request: pytest.FixtureRequest, hil_model, hil_paths):
+    """The dataset and the exported model (data -> train -> export, reused when fresh): hil.steps.prepare."""
+    from hil.steps import prepare
 
     given = request.config.getoption("--hil-dataset")
-    dataset = Path(given) if given else default_dataset(hil_model, hil_paths.work)
-    ds = prepare_dataset(hil_model, dataset, hil_paths.work)
-    train_model(hil_model, ds, hil_paths, _profile_for(RunOptions(profile=AUTO), dataset))
-    return Path(export_model(hil_model, ds, hil_paths))
+    return prepare(hil_model, hil_paths, dataset=Path(given) if given else None)
 
 
 @pytest.fixture(scope="session")
-def hil_firmware(hil_board, hil_model, hil_paths, hil_export) -> Path:
-    from hil.firmware.build import build_firmware
-
-    return Path(build_firmware(hil_board, hil_model, hil_paths, hil_board.engine))
+def hil_export(hil_prepared) -> Path:
+    return hil_prepared.export_dir
 
 
 @pytest.fixture(scope="session")
-def hil_device(hil_board, hil_firmware, tmp_path_factory) -> Iterator[Any]:
-    from hil.device.flash import running_device
+def hil_firmware(hil_board, hil_model, hil_paths, hil_prepared) -> Path:
+    from hil.steps import build
 
-    log = tmp_path_factory.mktemp("hil-device") / "flash.log"
-    with running_device(hil_board, hil_firmware, flash_log=log) as handle:
-        yield handle
+    return build(hil_board, hil_model, hil_paths, hil_board.engine).dir
+
+
+@pytest.fixture(scope="session")
+def hil_session(hil_board, hil_firmware, hil_prepared, tmp_path_factory) -> Iterator[Any]:
+    """One DeviceSession for the whole test session: flashed once, HELLO and the image check passed."""
+    from hil.device.session import DeviceSession
+
+    logs = tmp_path_factory.mktemp("hil-device")
+    with DeviceSession(hil_board, hil_firmware, expect=hil_prepared.expect, flash_log=logs / "flash.log",
+                       serial_log=logs / "serial.log") as session:
+        session.disconnect()  # the port stays free between tests (a whole-pipeline test opens it itself)
+        yield session
+
+
+@pytest.fixture(scope="session")
+def hil_device(hil_session) -> Any:
+    """The running device (DeviceHandle: .url, .can_restart, .restart())."""
+    return hil_session.handle
 
 
 @pytest.fixture
-def hil_client(hil_board, hil_device, hil_export, tmp_path) -> Iterator[Any]:
-    from hil.artifacts import sha256_file
-    from hil.device.link import open_link
-    from hil.device.protocol import DeviceClient
-    from hil.export.tflite_info import read_io_quant
-    from hil.run import check_image
-
-    board = hil_board
-    name = board.name
-    tflite = hil_export / "model.tflite"
-    in_s, in_zp, out_s, out_zp, in_shape, _ = read_io_quant(tflite)
-    port = open_link(hil_device.url, board.link.baud, tmp_path / "serial.log")
+def hil_client(hil_session) -> Iterator[Any]:
+    """A DeviceClient on a fresh link that passed HELLO and the full image check; closed after the test."""
     try:
-        client = DeviceClient(port, timeout_s=board.link.timeout_s, retries=board.link.retries,
-                              inflight=board.link.inflight, board=name)
-        check_image(client.hello(), name, sha256_file(tflite), (in_s, in_zp), (out_s, out_zp), tuple(in_shape))
-        yield client
+        yield hil_session.reconnect()
     finally:
-        port.close()
+        hil_session.disconnect()
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from rich.table import Table
 from hil import ui
 from hil.commands.options import json_option, work_option
 from hil.config import DEFAULT_MODEL_DIR
-from hil.device.flash import flash_and_check
+from hil.device.session import flash_and_check
 from hil.errors import InfraError
 
 
@@ -51,6 +51,6 @@ def command(obj, board, model, engine, firmware, work, log, as_json) -> None:
         ui.console.print(t)
     if stale:
         raise InfraError(
-            f"{doc['board']}: the image holds model {doc['model_sha256'][:12]}…, not the current export",
+            f"{doc['board']}: the image does not hold the current export: {'; '.join(doc['problems'])}",
             hint=f"rebuild and flash: hil build --board {doc['board']} && hil flash --board {doc['board']}",
         )

@@ -13,6 +13,7 @@ from hil import ui
 from hil.commands.options import json_option, work_option
 from hil.config import DEFAULT_MODEL_DIR
 from hil.run import AUTO, SPLITS, RunOptions, run_pipeline
+from hil.scoring.report_model import Report
 
 
 def _f(v: Any, digits: int = 4) -> str:
@@ -21,7 +22,7 @@ def _f(v: Any, digits: int = 4) -> str:
     return f"{v:.{digits}f}" if isinstance(v, float) else str(v)
 
 
-def render_summary(rep: dict[str, Any], run_dir: Path) -> None:
+def render_summary(rep: Report, run_dir: Path) -> None:
     t = Table(title=f"hil run · {rep['board']} ({rep['engine']}) · {rep['windows']} windows of {rep['dataset']['split']}",
               title_justify="left")
     for col in ("backend", "accuracy", "F1 macro", "F1 weighted", "acc. thr.", "dropped"):
@@ -55,10 +56,8 @@ def render_summary(rep: dict[str, Any], run_dir: Path) -> None:
         g.add_row(c["name"], f"{_f(c['value'])} {c.get('unit', '')}".strip(), f"{c['comparison']} {_f(c['limit'])}",
                   "[green]pass[/green]" if c["passed"] else "[bold red]FAIL[/bold red]")
     ui.console.print(g)
-    distinct = (rep.get("distinct_outputs") or {}).get("device")
-    if distinct is not None and distinct <= 1 < rep["windows"]:
-        ui.console.print("[yellow]warning:[/yellow] every window gave the same device outputs: the agreement "
-                         "above proves little (is the model trained? see the train stage's metrics.json)")
+    for warning in rep.warnings:
+        ui.console.print(f"[yellow]warning:[/yellow] {warning}")
     verdict = "[bold green]PASSED[/bold green]" if rep["gates"]["passed"] else "[bold red]FAILED[/bold red]"
     ui.console.print(f"{verdict}  run folder: {run_dir} (report.html, report.json, junit.xml, results.jsonl)")
 
@@ -113,7 +112,7 @@ def command(obj, board, model, dataset, split, windows, out, resume, gates, work
     )
     result = run_pipeline(opts)
     if as_json:
-        ui.print_json(result.report)
+        ui.print_json(result.report.to_json())
     else:
         render_summary(result.report, result.run_dir)
     if result.exit_code:

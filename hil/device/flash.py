@@ -149,45 +149,6 @@ def running_device(board: Board, firmware_dir: Path, *, flash_log: Path | None =
     yield DeviceHandle(resolve_port(board), flash=result)
 
 
-def flash_and_check(board: str | None, model_dir: Path, *, engine: str | None = None, firmware: Path | None = None,
-                    work: Path | None = None, log: Path | None = None, boards_file: Path | None = None) -> dict:
-    """``hil flash``: flashes (or boots) the built image, then HELLO; says whether it holds the exported model."""
-    from hil.artifacts import ArtifactPaths, read_manifest
-    from hil.config import load_board, load_model_config
-
-    b = load_board(board, boards_file)
-    cfg = load_model_config(model_dir)
-    engine = engine or b.engine
-    paths = ArtifactPaths.for_model(cfg.name, work)
-    fw_dir = Path(firmware) if firmware else paths.firmware(b.name, engine)
-    if not fw_dir.is_dir():
-        raise ConfigError(f"{fw_dir}: no firmware built for {b.name} ({engine}); run "
-                          f"`hil build --board {b.name} --model {model_dir}` first")
-    from hil.device.link import open_link
-    from hil.device.protocol import DeviceClient
-
-    export_sha = ((read_manifest(paths.export) or {}).get("outputs") or {}).get("sha256")
-    with running_device(b, fw_dir, flash_log=log) as dev:
-        port = open_link(dev.url, b.link.baud, None)
-        try:
-            info = DeviceClient(port, timeout_s=b.link.timeout_s, retries=b.link.retries, inflight=1,
-                                board=b.name).hello()
-        finally:
-            port.close()
-    sha = str(getattr(info, "model_sha256", ""))
-    return {
-        "board": b.name,
-        "flasher": dev.flash.flasher if dev.flash else None,
-        "image": str(dev.flash.image) if dev.flash else None,
-        "seconds": round(dev.flash.seconds, 2) if dev.flash else None,
-        "url": dev.url,
-        "firmware_version": getattr(info, "firmware_version", None),
-        "engine": getattr(info, "engine", None),
-        "model_sha256": sha,
-        "model_matches_export": None if export_sha is None else sha.lower() == export_sha.lower(),
-    }
-
-
 def check_port(board: Board) -> str | None:
     """Fails fast (before any long stage) when a real board's serial port is missing or busy.
 

@@ -54,7 +54,13 @@ class LinkTimeout(InfraError):
 
 
 class DeviceError(InfraError):
-    """The device answered with an ERROR that retrying cannot fix."""
+    """The device answered with an ERROR that retrying cannot fix.
+
+    Still exit 2 (the image, not the model or the options, is wrong), but not
+    retryable: a reconnect or an emulator restart would get the same answer.
+    """
+
+    retryable = False
 
     def __init__(self, message: str, code: int, *, hint: str | None = None) -> None:
         super().__init__(message, hint=hint)

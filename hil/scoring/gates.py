@@ -7,26 +7,13 @@ measured (e.g. no Keras metrics) fails rather than passing silently.
 from __future__ import annotations
 
 import difflib
-from dataclasses import asdict, dataclass
 from typing import Any, Iterable, Mapping
 
 from pydantic import ValidationError
 
 from hil.config import GatesCfg
 from hil.errors import ConfigError
-
-
-@dataclass
-class GateCheck:
-    name: str
-    value: float | None
-    limit: float
-    passed: bool
-    comparison: str  # ">=" or "<="
-    unit: str = ""
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+from hil.scoring.report_model import GateCheck, Gates, Measurements
 
 
 def _parse_value(key: str, text: str) -> float | int | None:
@@ -62,40 +49,29 @@ def apply_overrides(base: GatesCfg, overrides: Iterable[str]) -> GatesCfg:
         raise ConfigError(f"--gate {key}={values.get(key)}: {err['msg']}" + (f" ({desc})" if desc else "")) from None
 
 
-def _get(doc: Mapping[str, Any], path: str) -> Any:
-    cur: Any = doc
-    for part in path.split("."):
-        if not isinstance(cur, Mapping) or cur.get(part) is None:
-            return None
-        cur = cur[part]
-    return cur
-
-
-def evaluate(gates: GatesCfg, report: Mapping[str, Any]) -> dict[str, Any]:
-    """Checks every gate with a limit against the report's numbers: {passed, checks: [...]}."""
+def evaluate(gates: GatesCfg, m: Measurements | Mapping[str, Any]) -> Gates:
+    """Checks every gate with a limit against the measured numbers."""
+    if not isinstance(m, Measurements):
+        m = Measurements.model_validate(m)
     checks: list[GateCheck] = []
 
-    def at_least(name: str, value: Any, limit: float | None, unit: str = "") -> None:
-        if limit is not None:
-            ok = value is not None and value >= limit
-            checks.append(GateCheck(name, value, limit, ok, ">=", unit))
+    def check(name: str, value: float | None, limit: float | None, comparison: str, unit: str = "") -> None:
+        if limit is None:
+            return
+        ok = value is not None and (value >= limit if comparison == ">=" else value <= limit)
+        checks.append(GateCheck(name=name, value=value, limit=limit, passed=ok, comparison=comparison, unit=unit))
 
-    def at_most(name: str, value: Any, limit: float | None, unit: str = "") -> None:
-        if limit is not None:
-            ok = value is not None and value <= limit
-            checks.append(GateCheck(name, value, limit, ok, "<=", unit))
-
-    at_least("top1_agreement", _get(report, "agreement.top1"), gates.top1_agreement)
-    at_least("exact_match", _get(report, "agreement.exact_match"), gates.exact_match)
-    keras, device = _get(report, "metrics.keras.accuracy"), _get(report, "metrics.device.accuracy")
-    drop = None if keras is None or device is None else round(keras - device, 12)
-    at_most("max_accuracy_drop", drop, gates.max_accuracy_drop)
+    check("top1_agreement", m.agreement.top1, gates.top1_agreement, ">=")
+    check("exact_match", m.agreement.exact_match, gates.exact_match, ">=")
+    keras, device = m.metrics.keras, m.metrics.device
+    drop = None if keras is None or device is None else round(keras.accuracy - device.accuracy, 12)
+    check("max_accuracy_drop", drop, gates.max_accuracy_drop, "<=")
     # Latency in ms on a real chip, else in the board's own unit (cycles / emulated instructions).
-    lat = report.get("latency") or {}
-    if lat.get("ms"):
-        at_most("max_latency", _get(lat, "ms.median"), gates.max_latency, "ms")
+    lat = m.latency
+    if lat.ms is not None:
+        check("max_latency", lat.ms.median, gates.max_latency, "<=", "ms")
     else:
-        at_most("max_latency", _get(lat, "cycles.median"), gates.max_latency, lat.get("unit", ""))
-    at_most("max_arena_bytes", _get(report, "memory.arena_bytes"), gates.max_arena_bytes, "bytes")
-    at_most("max_flash_bytes", _get(report, "memory.flash_bytes"), gates.max_flash_bytes, "bytes")
-    return {"passed": all(c.passed for c in checks), "checks": [c.as_dict() for c in checks]}
+        check("max_latency", lat.cycles.median if lat.cycles else None, gates.max_latency, "<=", lat.unit)
+    check("max_arena_bytes", m.memory.arena_bytes, gates.max_arena_bytes, "<=", "bytes")
+    check("max_flash_bytes", m.memory.flash_bytes, gates.max_flash_bytes, "<=", "bytes")
+    return Gates(passed=all(c.passed for c in checks), checks=checks)

@@ -15,6 +15,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from hil.artifacts import write_json_atomic
+from hil.scoring.report_model import Report
 
 REPORT_JSON = "report.json"
 JUNIT_XML = "junit.xml"
@@ -52,20 +53,33 @@ def missing_keys(report: Mapping[str, Any]) -> list[str]:
     return out
 
 
-def write_report_json(run_dir: Path, report: Mapping[str, Any]) -> Path:
-    missing = missing_keys(report)
+def as_document(report: Report | Mapping[str, Any]) -> dict[str, Any]:
+    """The JSON document of a report (typed, or a mapping that may hold typed sections)."""
+    if isinstance(report, Report):
+        return report.to_json()
+    from pydantic_core import to_jsonable_python
+
+    return to_jsonable_python(report)
+
+
+def write_report_json(run_dir: Path, report: Report | Mapping[str, Any]) -> Path:
+    """Checks the promised keys and the types, then writes report.json atomically."""
+    doc = as_document(report)
+    missing = missing_keys(doc)
     if missing:
         raise ValueError(f"report is missing keys {missing}")
+    doc = Report.model_validate(doc).to_json()  # a wrong type is refused here, before anything is written
     path = Path(run_dir) / REPORT_JSON
-    write_json_atomic(path, report)
+    write_json_atomic(path, doc)
     return path
 
 
 # --------------------------------------------------------------------------- junit
 
 
-def write_junit(run_dir: Path, report: Mapping[str, Any]) -> Path:
+def write_junit(run_dir: Path, report: Report | Mapping[str, Any]) -> Path:
     """One <testcase> per gate, classname ``hil.gates.<board>``; a failed gate is a <failure>."""
+    report = as_document(report)
     checks = report["gates"]["checks"]
     board = report.get("board", "?")
     total = sum((report.get("timings") or {}).values()) if report.get("timings") else 0.0
@@ -202,8 +216,8 @@ th{background:#f5f5f5}td:first-child,th:first-child{text-align:left}
 """
 
 
-def render_html(report: Mapping[str, Any], plots: PlotData | None = None) -> str:
-    r = report
+def render_html(report: Report | Mapping[str, Any], plots: PlotData | None = None) -> str:
+    r = as_document(report)
     passed = r["gates"]["passed"]
     badge = f'<span class="badge" style="background:{"#1a7f37" if passed else "#cf222e"}">{"PASSED" if passed else "FAILED"}</span>'
     parts = [
@@ -284,7 +298,7 @@ def render_html(report: Mapping[str, Any], plots: PlotData | None = None) -> str
     return "\n".join(parts)
 
 
-def write_html(run_dir: Path, report: Mapping[str, Any], plots: PlotData | None = None) -> Path:
+def write_html(run_dir: Path, report: Report | Mapping[str, Any], plots: PlotData | None = None) -> Path:
     import matplotlib
 
     matplotlib.use("Agg")

@@ -139,10 +139,12 @@ def stream_windows(
     """Scores every window whose index is not in ``done``; each result goes to ``store`` at once.
 
     ``connect()`` returns a ready client (after the HELLO check).  When the
-    stream fails with an InfraError (link timeout, device reset, QEMU died),
-    ``recover(exc)`` (e.g. restart QEMU) is called and the stream resumes
-    with the windows still missing, at most ``max_recoveries`` times; then
-    the error is raised naming what is saved and how to finish the run.
+    stream fails with a retryable InfraError (link timeout, device reset, QEMU
+    died), ``recover(exc)`` (e.g. restart QEMU) is called and the stream
+    resumes with the windows still missing, at most ``max_recoveries`` times;
+    then the error is raised naming what is saved and how to finish the run.
+    An error that is not retryable (the device's own ERROR reply) ends the
+    stream at once: restarting would get the same answer.
     """
     stats = StreamStats(resumed=len(done))
     pending = [i for i in range(len(x_int8)) if i not in done]
@@ -169,10 +171,14 @@ def stream_windows(
                 pending = [i for i in pending if i in wanted]
                 stats.errors.append(str(exc))
                 store.sync()
+                total = len(x_int8) - len(pending)
+                saved = f"{total} of {len(x_int8)} windows are scored and saved in {store.path}"
+                if not exc.retryable:  # the device's deterministic answer: the same again gets the same
+                    exc.args = (f"{exc} -- {saved}",)
+                    raise
                 if recover is None or stats.recoveries >= max_recoveries:
-                    total = len(x_int8) - len(pending)
                     raise InfraError(
-                        f"{exc} -- {total} of {len(x_int8)} windows are scored and saved in {store.path}",
+                        f"{exc} -- {saved}",
                         hint=f"finish the run with: hil run --resume --out {store.path.parent} (same options)",
                     ) from exc
                 stats.recoveries += 1

@@ -136,16 +136,16 @@ def test_device_that_stops_answering_times_out_naming_window_and_board(run_setup
 
 def test_stale_image_is_refused(run_setup, tmp_path, monkeypatch):
     """An image whose model hash differs from the export is never scored (exit 2)."""
-    import hil.run as run_mod
+    import hil.steps as steps_mod
 
-    real = run_mod._export_outputs
+    real = steps_mod.export_outputs
 
     def other_model(export_dir):
         out = dict(real(export_dir))
         out["sha256"] = "0" * 64
         return out
 
-    monkeypatch.setattr(run_mod, "_export_outputs", other_model)
+    monkeypatch.setattr(steps_mod, "export_outputs", other_model)
     with pytest.raises(InfraError) as e:
         run_pipeline(run_setup.options(tmp_path / "r", windows=5))
     assert "stale image" in str(e.value) and e.value.exit_code == 2

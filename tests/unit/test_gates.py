@@ -7,11 +7,21 @@ from hil.errors import ConfigError
 from hil.scoring.gates import apply_overrides, evaluate
 
 
+def _metrics(accuracy):
+    """Full metrics of a backend (the typed report requires every key); only the accuracy matters to gates."""
+    return {"accuracy": accuracy, "f1_macro": accuracy, "f1_weighted": accuracy, "per_class": {}, "confusion": [],
+            "thresholded": {"accuracy": accuracy, "f1_macro": accuracy, "dropped": 0.0}}
+
+
+def _stats(median):
+    return {"min": median, "median": median, "p95": median, "max": median}
+
+
 def _report(**over):
     r = {
         "agreement": {"top1": 1.0, "exact_match": 1.0},
-        "metrics": {"keras": {"accuracy": 0.90}, "device": {"accuracy": 0.88}},
-        "latency": {"unit": "qemu_instructions", "cycles": {"median": 5e6}, "ms": None},
+        "metrics": {"keras": _metrics(0.90), "device": _metrics(0.88)},
+        "latency": {"unit": "qemu_instructions", "cycles": _stats(5e6), "ms": None},
         "memory": {"arena_bytes": 20_000, "flash_bytes": 150_000},
     }
     r.update(over)
@@ -40,7 +50,7 @@ def test_accuracy_drop_gate():
 
 
 def test_missing_value_fails_rather_than_passes():
-    g = evaluate(GatesCfg(), _report(metrics={"keras": None, "device": {"accuracy": 0.9}}))
+    g = evaluate(GatesCfg(), _report(metrics={"keras": None, "device": _metrics(0.9)}))
     drop = next(c for c in g["checks"] if c["name"] == "max_accuracy_drop")
     assert drop["value"] is None and not drop["passed"]
 
@@ -49,7 +59,7 @@ def test_latency_in_board_unit_when_emulated_and_ms_on_a_real_chip():
     g = evaluate(GatesCfg(max_latency=4e6), _report())
     lat = next(c for c in g["checks"] if c["name"] == "max_latency")
     assert (lat["value"], lat["unit"], lat["passed"]) == (5e6, "qemu_instructions", False)
-    real = _report(latency={"unit": "cycles", "cycles": {"median": 4.8e6}, "ms": {"median": 50.0}})
+    real = _report(latency={"unit": "cycles", "cycles": _stats(4.8e6), "ms": _stats(50.0)})
     lat = next(c for c in evaluate(GatesCfg(max_latency=60), real)["checks"] if c["name"] == "max_latency")
     assert (lat["value"], lat["unit"], lat["passed"]) == (50.0, "ms", True)
 

@@ -5,7 +5,8 @@ from dataclasses import dataclass
 import pytest
 
 from hil.errors import ConfigError, InfraError
-from hil.run import RunOptions, _resolve_run_dir, check_image
+from hil.device.session import ExpectedImage, check_image
+from hil.run import RunOptions, _resolve_run_dir
 
 SHA = "ab" * 32
 
@@ -31,7 +32,7 @@ def info(**kw):
 
 
 def check(i):
-    check_image(i, "qemu-m4", SHA, (0.05, -3), (0.1, 10), (1, 800))
+    check_image(i, "qemu-m4", ExpectedImage(SHA, 0.05, -3, 0.1, 10, (1, 800)))
 
 
 def test_matching_image_passes():

@@ -1,0 +1,388 @@
+"""The named steps of ``hil run``, each a function with typed inputs and outputs.
+
+    prepare     dataset, training and export          -> Prepared
+    build       the firmware image for the board      -> Firmware
+    windows     the split's windows, quantised        -> Windows
+    stream      every window through a DeviceSession  -> Streamed (results.jsonl on disk)
+    references  Keras, TFLite and TFLM-on-host        -> References
+    compare     metrics, agreement, latency, gates    -> Report (typed report.json)
+    report      report.json, junit.xml, report.html
+
+``hil.run.run_pipeline`` calls them in this order; the pytest plugin and the
+benchmarks call the same functions.  Every step reuses fresh artifacts
+(hil.artifacts), so a re-run costs only the streaming and the report.
+"""
+
+from __future__ import annotations
+
+import time
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+
+from hil import __version__, ui
+from hil.artifacts import ArtifactPaths, read_manifest, sha256_file
+from hil.config import Board, GatesCfg, ModelConfig
+from hil.device.session import DeviceSession, ExpectedImage
+from hil.errors import ConfigError, InfraError
+from hil.scoring import compare as cmp
+from hil.scoring import gates as gates_mod
+from hil.scoring import report as report_mod
+from hil.scoring.report_model import Report
+from hil.scoring.runner import RESULTS, ResultsStore, StreamStats, results_arrays, stream_windows
+
+SERIAL_LOG = "serial.log"
+FLASH_LOG = "flash.log"
+AUTO = "auto"
+
+
+class StageTimer:
+    """Announces each stage and adds up its wall time (report.json ``timings``)."""
+
+    def __init__(self, announce: bool = True) -> None:
+        self.timings: dict[str, float] = {}
+        self.announce = announce
+
+    @contextmanager
+    def stage(self, name: str, what: str) -> Iterator[None]:
+        if self.announce:
+            ui.info(f"[bold cyan]▶ {name}[/bold cyan] {what}")
+        t0 = time.monotonic()
+        try:
+            yield
+        finally:
+            self.timings[name] = round(self.timings.get(name, 0.0) + time.monotonic() - t0, 3)
+        if self.announce:
+            ui.info(f"  [dim]{name} done in {self.timings[name]:.1f} s[/dim]")
+
+
+# --------------------------------------------------------------------------- prepare
+
+
+@dataclass
+class Prepared:
+    """The dataset and the exported model a run scores."""
+
+    dataset: Any  # hil.data.PreparedDataset
+    dataset_dir: Path
+    profile: str | None
+    export_dir: Path
+    export_out: dict[str, Any]
+    expect: ExpectedImage
+    output_scale: float
+    output_zero_point: int
+    output_shape: tuple[int, ...]
+
+    @property
+    def tflite(self) -> Path:
+        return self.export_dir / "model.tflite"
+
+
+def export_outputs(export_dir: Path) -> dict[str, Any]:
+    """The export manifest's outputs; a ConfigError when the model has no export."""
+    m = read_manifest(export_dir)
+    if m is None or not (export_dir / "model.tflite").is_file():
+        raise ConfigError(f"{export_dir}: the model has no export (model.tflite + manifest.json); run `hil export` "
+                          "(or `hil run` on the training dataset) first, or drop --no-train")
+    return m.get("outputs", {})
+
+
+def training_profile(requested: str | None, dataset_dir: Path) -> str | None:
+    """``auto``: the quick profile on synthetic data, the full recipe (None) on real LSAD."""
+    if requested != AUTO:
+        return requested
+    from hil.data.synthetic import read_synthetic_marker
+
+    return "quick" if read_synthetic_marker(Path(dataset_dir)) else None
+
+
+def prepare(cfg: ModelConfig, paths: ArtifactPaths, *, dataset: Path | None, profile: str | None = AUTO,
+            train: bool = True, timer: StageTimer | None = None, progress: bool = True) -> Prepared:
+    """Dataset (split, fixed windows), then training and export unless ``train`` is False."""
+    from hil.data import default_dataset, prepare_dataset
+
+    t = timer or StageTimer(announce=False)
+    with t.stage("data", "dataset, split and fixed window lists"):
+        dataset_dir = Path(dataset) if dataset else default_dataset(cfg, paths.work, progress=progress)
+        ds = prepare_dataset(cfg, dataset_dir, paths.work, progress=progress)
+    chosen = training_profile(profile, dataset_dir)
+    if train:
+        from hil.export.quantize import export_model
+        from hil.model.train import train_model
+
+        with t.stage("train", f"Keras model (profile {chosen or 'full recipe'}; reused when fresh)"):
+            train_model(cfg, ds, paths, chosen)
+        with t.stage("export", "int8 .tflite and C header (reused when fresh)"):
+            export_model(cfg, ds, paths)
+    return prepared_export(ds, dataset_dir, chosen, paths.export)
+
+
+def prepared_export(ds: Any, dataset_dir: Path, profile: str | None, export_dir: Path) -> Prepared:
+    from hil.export.tflite_info import read_io_quant
+
+    out = export_outputs(export_dir)
+    tflite = export_dir / "model.tflite"
+    in_s, in_zp, out_s, out_zp, in_shape, out_shape = read_io_quant(tflite)
+    expect = ExpectedImage(out.get("sha256") or sha256_file(tflite), in_s, in_zp, out_s, out_zp, tuple(in_shape))
+    return Prepared(ds, dataset_dir, profile, export_dir, out, expect, out_s, out_zp, tuple(out_shape))
+
+
+# --------------------------------------------------------------------------- build
+
+
+@dataclass
+class Firmware:
+    """A built image: its folder and the facts report.json records."""
+
+    dir: Path
+    size: dict[str, Any]
+    facts: dict[str, Any]
+
+
+def build(board: Board, cfg: ModelConfig, paths: ArtifactPaths, engine: str, *, host: bool = False,
+          timer: StageTimer | None = None) -> Firmware:
+    from hil.firmware.build import build_firmware
+
+    t = timer or StageTimer(announce=False)
+    with t.stage("build", f"firmware for {board.name} ({engine}; reused when fresh)"):
+        fw_dir = Path(build_firmware(board, cfg, paths, engine, host=host))
+    return firmware_facts(fw_dir)
+
+
+def firmware_facts(fw_dir: Path) -> Firmware:
+    import json
+
+    size: dict[str, Any] = {}
+    try:
+        size = json.loads((fw_dir / "size.json").read_text())
+    except (OSError, ValueError):
+        pass
+    image = fw_dir / "hil.bin" if (fw_dir / "hil.bin").exists() else fw_dir / "hil.elf"
+    facts = {"sha256": sha256_file(image) if image.exists() else None, "text": size.get("text"),
+             "data": size.get("data"), "bss": size.get("bss"), "path": str(fw_dir)}
+    return Firmware(fw_dir, size, facts)
+
+
+# --------------------------------------------------------------------------- windows
+
+
+@dataclass
+class Windows:
+    split: str
+    limit: int | None
+    x: np.ndarray  # float windows as the model sees them
+    x_int8: np.ndarray  # the same, quantised with the model's input quantisation
+    y: np.ndarray
+    refs: list[Any]  # where each window comes from (record, lead, start)
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+
+def select_windows(prepared: Prepared, split: str, limit: int | None, timer: StageTimer | None = None) -> Windows:
+    from hil.export.quantize import quantize_input
+
+    t = timer or StageTimer(announce=False)
+    with t.stage("windows", f"{split} windows, z-normalised and quantised"):
+        w = prepared.dataset.windows(split, limit=limit)
+        x_int8 = quantize_input(w.x, prepared.expect.input_scale, prepared.expect.input_zero_point)
+    if len(w.y) == 0:
+        raise ConfigError(f"dataset {prepared.dataset.name}: split {split!r} has no windows")
+    return Windows(split, limit, w.x, x_int8, np.asarray(w.y), list(w.refs))
+
+
+# --------------------------------------------------------------------------- stream
+
+
+@dataclass
+class Streamed:
+    """Every window's device result (from results.jsonl) and what the session learnt on the way."""
+
+    outputs: np.ndarray  # int8 [N, C]
+    ticks: np.ndarray  # raw timer ticks [N]
+    device_info: dict[str, Any] = field(default_factory=dict)
+    flash: dict[str, Any] = field(default_factory=dict)
+    stats: StreamStats | None = None  # None: nothing was left to stream
+
+
+def stream(board: Board, firmware: Firmware, prepared: Prepared, windows: Windows, run_dir: Path, *,
+           done: dict[int, dict[str, Any]], flash: bool = True, max_recoveries: int = 2,
+           show_progress: bool = True, timer: StageTimer | None = None) -> Streamed:
+    """Streams the windows not in ``done`` through one DeviceSession; each result is on disk as it arrives."""
+    t = timer or StageTimer(announce=False)
+    store = ResultsStore(run_dir / RESULTS)
+    n = len(windows)
+    info_doc: dict[str, Any] = {}
+    flash_doc: dict[str, Any] = {}
+    stats = None
+    if len(done) < n:
+        with ExitStack() as stack:
+            stack.callback(store.close)
+            with t.stage("flash", f"{'boot' if board.emulated else 'flash'} {board.name}"):
+                session = stack.enter_context(DeviceSession(
+                    board, firmware.dir, expect=prepared.expect, flash_log=run_dir / FLASH_LOG,
+                    serial_log=run_dir / SERIAL_LOG, flash=flash))
+            if session.flash_result is not None:
+                r = session.flash_result
+                flash_doc = {"flasher": r.flasher, "seconds": r.seconds, "notes": r.notes}
+            stats = _stream_session(session, windows, store, run_dir, done, max_recoveries, show_progress, t)
+            info_doc = session.info_dict()
+        ui.info(f"  scored {stats.scored} windows ({stats.recoveries} recoveries) in {stats.seconds:.1f} s "
+                f"({stats.scored / max(stats.seconds, 1e-9):.1f} windows/s)")
+    else:
+        ui.info("  every window is already scored; recomputing the report only")
+    records = ResultsStore(run_dir / RESULTS).load()
+    outputs, ticks = results_arrays(records, n)
+    for i in range(n):  # the saved results must be of these very windows
+        if records[i]["true"] != int(windows.y[i]):
+            raise ConfigError(f"{run_dir / RESULTS}: window {i} has class {records[i]['true']}, "
+                              f"the dataset says {int(windows.y[i])}")
+    return Streamed(outputs, ticks, info_doc, flash_doc, stats)
+
+
+def _stream_session(session: DeviceSession, windows: Windows, store: ResultsStore, run_dir: Path,
+                    done: dict[int, dict[str, Any]], max_recoveries: int, show_progress: bool,
+                    t: StageTimer) -> StreamStats:
+    first = [True]
+
+    def connect():
+        # The session connected (HELLO and image check) on entry; later calls reconnect.
+        if first[0] and session.client is not None:
+            first[0] = False
+            return session.client
+        return session.reconnect()
+
+    n = len(windows)
+    try:
+        with t.stage("stream", f"{n - len(done)} windows to {session.board.name}"):
+            return stream_windows(connect, windows.x_int8, windows.y, windows.refs, store, done=set(done),
+                                  board=session.board.name, recover=session.recover, max_recoveries=max_recoveries,
+                                  show_progress=show_progress)
+    except KeyboardInterrupt:
+        store.close()
+        saved = len(ResultsStore(store.path).load())
+        raise InfraError(f"interrupted: {saved} of {n} windows are scored and saved in {store.path}",
+                         hint=f"finish the run with: hil run --resume --out {run_dir} (same options)") from None
+
+
+# --------------------------------------------------------------------------- references
+
+
+@dataclass
+class References:
+    """Outputs of the host references on the same windows: Keras logits, TFLite and TFLM int8."""
+
+    keras: np.ndarray | None
+    tflite: np.ndarray
+    tflm_host: np.ndarray
+
+
+def references(prepared: Prepared, windows: Windows, keras_path: Path | None,
+               timer: StageTimer | None = None) -> References:
+    from hil.export.references import keras_logits, tflite_ref_outputs, tflm_host_outputs
+
+    t = timer or StageTimer(announce=False)
+    with t.stage("references", "Keras, TFLite (reference kernels) and TFLM on the host, same windows"):
+        keras = keras_logits(keras_path, windows.x) if keras_path is not None and keras_path.exists() else None
+        return References(keras, tflite_ref_outputs(prepared.tflite, windows.x_int8),
+                          tflm_host_outputs(prepared.tflite, windows.x_int8))
+
+
+# --------------------------------------------------------------------------- compare
+
+
+@dataclass
+class RunIdentity:
+    """What report.json says about the run itself (not measured)."""
+
+    run_id: str
+    board: Board
+    engine: str
+    cfg: ModelConfig
+    gates: GatesCfg
+    files: dict[str, str] = field(default_factory=dict)
+
+
+def compare(ident: RunIdentity, prepared: Prepared, firmware: Firmware, windows: Windows, streamed: Streamed,
+            refs: References, timer: StageTimer | None = None) -> tuple[Report, report_mod.PlotData]:
+    """Metrics per backend, agreement with the references, latency, memory and the gates: the typed report."""
+    t = timer or StageTimer(announce=False)
+    with t.stage("compare", "metrics, agreement, latency, memory, gates"):
+        rep = Report.model_validate(_report_doc(ident, prepared, firmware, windows, streamed, refs))
+        rep.gates = gates_mod.evaluate(ident.gates, rep)
+        plots = _plots(ident.cfg, windows, streamed.outputs, streamed.ticks)
+    return rep, plots
+
+
+def _report_doc(ident: RunIdentity, prepared: Prepared, firmware: Firmware, windows: Windows, streamed: Streamed,
+                refs: References) -> dict[str, Any]:
+    cfg, e, dev = ident.cfg, prepared.expect, streamed.outputs
+    names, thr = list(cfg.classes.names), cfg.evaluation.threshold
+    o_scale, o_zp = prepared.output_scale, prepared.output_zero_point
+
+    def metrics(q: np.ndarray) -> dict[str, Any]:
+        return cmp.metrics(windows.y, cmp.dequantize(q, o_scale, o_zp), names, thr)
+
+    distinct = {"device": int(len(np.unique(dev, axis=0))), "tflite": int(len(np.unique(refs.tflite, axis=0)))}
+    warnings = []
+    if distinct["device"] <= 1 < len(windows):
+        warnings.append("every window gave the same device outputs: the agreement proves little "
+                        "(is the model trained? see the train stage's metrics.json)")
+    return {
+        "hil_version": __version__, "run_id": ident.run_id, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "board": ident.board.name, "engine": ident.engine, "emulated": ident.board.emulated,
+        "windows": len(windows), "class_names": names, "timings": {},
+        "model": {"name": cfg.name, "sha256": e.model_sha256, "params": prepared.export_out.get("params"),
+                  "tflite_bytes": prepared.tflite.stat().st_size, "profile": prepared.profile,
+                  "input": {"scale": e.input_scale, "zero_point": e.input_zero_point, "shape": list(e.input_shape)},
+                  "output": {"scale": o_scale, "zero_point": o_zp, "shape": list(prepared.output_shape)}},
+        "firmware": firmware.facts,
+        "dataset": {"name": prepared.dataset.name, "path": str(prepared.dataset.path), "split": windows.split,
+                    "class_counts": {n: int(np.sum(windows.y == i)) for i, n in enumerate(names)},
+                    "fingerprint": prepared.dataset.fingerprint, "limit": windows.limit},
+        "metrics": {"keras": cmp.metrics(windows.y, refs.keras, names, thr) if refs.keras is not None else None,
+                    "tflite": metrics(refs.tflite), "tflm_host": metrics(refs.tflm_host), "device": metrics(dev)},
+        "agreement": cmp.agreement(dev, refs.tflite, scale=o_scale, zero_point=o_zp),
+        "agreement_tflm_host": cmp.agreement(dev, refs.tflm_host, scale=o_scale, zero_point=o_zp),
+        # Agreement on a constant output proves little: say how varied the outputs were.
+        "distinct_outputs": distinct,
+        "references_agree": {"tflite_vs_tflm_host_exact": float(np.mean(np.all(refs.tflite == refs.tflm_host, axis=1)))},
+        "latency": cmp.latency(streamed.ticks, ident.board),
+        "memory": cmp.memory(firmware.size, streamed.device_info.get("arena_bytes") or firmware.size.get("arena_bytes")),
+        "device_info": streamed.device_info, "flash": streamed.flash,
+        "stream": None if streamed.stats is None else _stream_doc(streamed.stats),
+        "files": ident.files, "warnings": warnings,
+    }
+
+
+def _stream_doc(stats: StreamStats) -> dict[str, Any]:
+    return {"scored": stats.scored, "resumed": stats.resumed, "recoveries": stats.recoveries,
+            "seconds": round(stats.seconds, 3), "errors": stats.errors}
+
+
+def _plots(cfg: ModelConfig, windows: Windows, outputs: np.ndarray, ticks: np.ndarray) -> report_mod.PlotData:
+    pred = outputs.astype(np.int64).argmax(axis=1)
+    ex = report_mod.pick_examples(windows.y, pred)
+    return report_mod.PlotData(
+        class_names=list(cfg.classes.names), ticks=ticks, examples_x=windows.x[ex],
+        examples_true=[int(windows.y[i]) for i in ex], examples_pred=[int(pred[i]) for i in ex],
+        examples_ref=[f"{windows.refs[i].record} lead {windows.refs[i].lead} @{windows.refs[i].start}" for i in ex],
+        sample_rate=cfg.preprocess.sample_rate,
+    )
+
+
+# --------------------------------------------------------------------------- report
+
+
+def write_reports(run_dir: Path, rep: Report, plots: report_mod.PlotData, timer: StageTimer) -> Report:
+    """junit.xml and report.html, then report.json last: its presence means the run finished."""
+    with timer.stage("report", "report.json, junit.xml, report.html"):
+        rep.timings = dict(timer.timings)
+        report_mod.write_junit(run_dir, rep)
+        report_mod.write_html(run_dir, rep, plots)
+    rep.timings = dict(timer.timings)
+    report_mod.write_report_json(run_dir, rep)
+    return rep
