@@ -47,6 +47,7 @@ def test_run_passes_with_bit_exact_device(finished_run):
     rep = json.loads(p.stdout)
     assert rep == json.loads((out / "report.json").read_text())
     assert missing_keys(rep) == []
+    assert rep["schema_version"] == 2 and rep["warnings"] == []  # the typed report; varied outputs, no warning
     assert rep["board"] == "qemu-m4" and rep["engine"] == "aot" and rep["windows"] == N
     assert rep["agreement"]["top1"] == 1.0 and rep["agreement"]["exact_match"] == 1.0
     assert rep["agreement"]["max_abs_diff_lsb"] == 0

@@ -95,3 +95,46 @@ def test_pick_examples_prefers_mistakes_then_each_class():
     assert ex[:2] == [1, 5]
     assert {int(y[i]) for i in ex[2:]} == {0, 1, 2}
     assert len(set(ex)) == 5
+
+
+def test_report_json_carries_its_schema_version_and_loads_back_typed(tmp_path, sample):
+    from hil.scoring.report_model import SCHEMA_VERSION, load_report
+
+    rep, _ = sample
+    doc = json.loads(report.write_report_json(tmp_path, {**rep, "custom_metric": {"x": 1}}).read_text())
+    assert doc["schema_version"] == SCHEMA_VERSION == 2
+    loaded = load_report(tmp_path / "report.json")
+    assert loaded.schema_version == 2 and loaded.agreement.exact_match == pytest.approx(39 / 40)
+    assert loaded.gates.checks[-1].name == "max_arena_bytes" and loaded["custom_metric"] == {"x": 1}  # extras kept
+    assert loaded.to_json() == doc
+
+
+def test_a_version_1_report_still_loads(tmp_path, sample):
+    """hil 0.1 wrote no schema_version and no warnings: the nightly history reads those files too."""
+    from hil.scoring.report_model import load_report
+
+    rep, _ = sample
+    v1 = report.as_document(rep)
+    v1.pop("schema_version", None)
+    v1.pop("warnings", None)
+    (tmp_path / "report.json").write_text(json.dumps(v1))
+    old = load_report(tmp_path / "report.json")
+    assert old.schema_version == 1 and old.warnings == []
+    assert old.latency.unit == "qemu_instructions" and old.latency.cycles.median > 0
+    assert old.metrics.device.confusion == rep["metrics"]["device"]["confusion"]
+
+
+@pytest.mark.parametrize("change, words", [
+    ({"schema_version": 99}, ["schema_version 99", "versions 1 to 2"]),
+    ({"agreement": {"top1": "high"}}, ["agreement.top1"]),
+])
+def test_an_unreadable_report_is_named(tmp_path, sample, change, words):
+    from hil.errors import ConfigError
+    from hil.scoring.report_model import load_report
+
+    doc = {**report.as_document(sample[0]), **change}
+    path = tmp_path / "report.json"
+    path.write_text(json.dumps(doc))
+    with pytest.raises(ConfigError) as e:
+        load_report(path)
+    assert str(path) in str(e.value) and all(w in str(e.value) for w in words)

@@ -150,3 +150,34 @@ def test_missing_results_are_reported():
     with pytest.raises(InfraError) as e:
         results_arrays({0: {"outputs": [1], "ticks": 1}}, 3)
     assert "2 windows" in str(e.value) and "first 1" in str(e.value)
+
+
+def test_a_device_error_ends_the_stream_without_recovery(tmp_path):
+    """The device's own ERROR reply is deterministic: no reconnect, no QEMU restart, results kept."""
+    from hil.device.protocol import DeviceError
+
+    x, y, refs = _data(10)
+    sessions = []
+
+    class Refuses:
+        def infer_stream(self, windows):
+            for k, (i, w) in enumerate(windows):
+                if k == 3:
+                    raise DeviceError(f"board fake: window {i} refused: BAD_ARG (size)", 3)
+                yield Res(i, (w[:4] // 2).astype(np.int8), 1)
+
+    def connect():
+        sessions.append(1)
+        return Refuses()
+
+    restarts = []
+    path = tmp_path / "r.jsonl"
+    with ResultsStore(path) as store, pytest.raises(DeviceError) as e:
+        stream_windows(connect, x, y, refs, store, done=set(), board="fake",
+                       recover=lambda exc: restarts.append(exc), max_recoveries=5, show_progress=False)
+    assert restarts == [] and len(sessions) == 1  # neither recovered nor reconnected
+    assert e.value.exit_code == 2 and e.value.code == 3
+    assert "BAD_ARG" in str(e.value) and "3 of 10 windows are scored" in str(e.value)
+    saved = ResultsStore(path).load()
+    assert sorted(saved) == [0, 1, 2]
+    assert all(saved[i]["outputs"] == [int(v) for v in x[i, :4] // 2] for i in saved)
