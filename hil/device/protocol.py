@@ -408,90 +408,115 @@ class DeviceClient:
         # Never more in flight than the device's RX ring holds (protocol.md, Limits).
         inflight = max(1, min(self.inflight, (info.rx_buffer_bytes - 1) // frame_bytes))
         source = iter(windows)
-        live: list[_Window] = []
-        pending: "OrderedDict[int, _Attempt]" = OrderedDict()  # seq -> attempt, in send order
+        flight = _Flight(self)
         exhausted = False
-
-        def send(w: _Window, problem: str | None = None) -> None:
-            if problem is not None:
-                w.last_problem = problem
-                self.stats.resent += 1
-            if w.attempts > self.retries:
-                raise LinkTimeout(
-                    f"board {self.board}: window {w.index}: no valid result after {w.attempts} attempts "
-                    f"(last problem: {w.last_problem})",
-                    hint="check the link and the raw serial log; a real board may need a lower link.inflight",
-                )
-            w.attempts += 1
-            seq = self._send(MsgType.INFER, w.data)
-            pending[seq] = _Attempt(seq, w, time.monotonic() + self.timeout_s)
-
-        def drop_attempts(w: _Window) -> None:
-            for s in [s for s, a in pending.items() if a.window is w]:
-                del pending[s]
-
         while True:
-            while not exhausted and len(live) < inflight:
+            while not exhausted and len(flight.live) < inflight:
                 try:
                     index, x = next(source)
                 except StopIteration:
                     exhausted = True
                     break
                 data = self._window_bytes(index, x, info.input)
-                w = _Window(index, data, crc32(data))
-                live.append(w)
-                send(w)
-            if not live:
+                flight.start(_Window(index, data, crc32(data)))
+            if not flight.live:
                 return
-            oldest = min(a.deadline for a in pending.values())
-            for ev in self._receive(oldest):
-                if isinstance(ev, Junk):
-                    if self._junk(ev):  # device reset: everything in flight is gone
-                        for w in list(live):
-                            drop_attempts(w)
-                            send(w, "the device reset")
-                    continue
-                att = pending.get(ev.seq)
-                if att is None:
-                    if ev.type == MsgType.ERROR:
-                        code, text = error_of(ev)
-                        self.stats.note(f"device dropped a frame: {error_name(code)} {text}")
-                    else:
-                        self.stats.stale += 1  # a reply to an attempt already re-sent
-                    continue
-                # FIFO: every attempt sent before this one and still unanswered was lost.
-                for s in list(pending):
-                    if s == ev.seq:
-                        break
-                    lost = pending.pop(s)
-                    send(lost.window, "request or reply lost")
-                del pending[ev.seq]
-                w = att.window
-                if ev.type == MsgType.ERROR:
-                    code, text = error_of(ev)
-                    self.stats.device_errors += 1
-                    raise DeviceError(
-                        f"board {self.board}: window {w.index} refused: {error_name(code)} ({text})", code
-                    )
-                if ev.type != MsgType.RESULT or len(ev.payload) < 8:
-                    send(w, f"unexpected reply type {ev.type:#x}")
-                    continue
-                in_crc, ticks = struct.unpack_from("<II", ev.payload)
-                if in_crc != w.crc:
-                    # Computed on other bytes than this window's: never use it.
-                    send(w, "result computed on a different input")
-                    continue
-                outputs = np.frombuffer(ev.payload[8:], dtype=np.int8).copy()
-                if outputs.size != info.output.bytes:
-                    send(w, f"{outputs.size} outputs, expected {info.output.bytes}")
-                    continue
-                w.done = True
-                live.remove(w)
-                drop_attempts(w)
-                yield InferResult(w.index, outputs, ticks)
-            now = time.monotonic()
-            for s, a in list(pending.items()):
-                if a.deadline <= now and s in pending:
-                    del pending[s]
-                    self.stats.timeouts += 1
-                    send(a.window, f"no reply within {self.timeout_s:g} s")
+            for ev in self._receive(flight.oldest_deadline()):
+                result = flight.on_event(ev, info.output.bytes)
+                if result is not None:
+                    yield result
+            flight.expire(time.monotonic())
+
+
+class _Flight:
+    """The windows on the link and their attempts, for ``DeviceClient.infer_stream``.
+
+    A window is ``live`` until its result is accepted; each send is an
+    attempt keyed by its sequence number, in send order (the device is FIFO).
+    """
+
+    def __init__(self, client: DeviceClient) -> None:
+        self.client = client
+        self.stats = client.stats
+        self.live: list[_Window] = []
+        self.pending: "OrderedDict[int, _Attempt]" = OrderedDict()  # seq -> attempt, in send order
+
+    def start(self, w: _Window) -> None:
+        self.live.append(w)
+        self.send(w)
+
+    def send(self, w: _Window, problem: str | None = None) -> None:
+        c = self.client
+        if problem is not None:
+            w.last_problem = problem
+            self.stats.resent += 1
+        if w.attempts > c.retries:
+            raise LinkTimeout(
+                f"board {c.board}: window {w.index}: no valid result after {w.attempts} attempts "
+                f"(last problem: {w.last_problem})",
+                hint="check the link and the raw serial log; a real board may need a lower link.inflight",
+            )
+        w.attempts += 1
+        seq = c._send(MsgType.INFER, w.data)
+        self.pending[seq] = _Attempt(seq, w, time.monotonic() + c.timeout_s)
+
+    def drop_attempts(self, w: _Window) -> None:
+        for s in [s for s, a in self.pending.items() if a.window is w]:
+            del self.pending[s]
+
+    def oldest_deadline(self) -> float:
+        return min(a.deadline for a in self.pending.values())
+
+    def on_event(self, ev: Frame | Junk, output_bytes: int) -> InferResult | None:
+        """Handles one received frame or junk; returns the result it completes, if any."""
+        if isinstance(ev, Junk):
+            if self.client._junk(ev):  # device reset: everything in flight is gone
+                for w in list(self.live):
+                    self.drop_attempts(w)
+                    self.send(w, "the device reset")
+            return None
+        att = self.pending.get(ev.seq)
+        if att is None:
+            if ev.type == MsgType.ERROR:
+                code, text = error_of(ev)
+                self.stats.note(f"device dropped a frame: {error_name(code)} {text}")
+            else:
+                self.stats.stale += 1  # a reply to an attempt already re-sent
+            return None
+        # FIFO: every attempt sent before this one and still unanswered was lost.
+        for s in list(self.pending):
+            if s == ev.seq:
+                break
+            self.send(self.pending.pop(s).window, "request or reply lost")
+        del self.pending[ev.seq]
+        return self._on_reply(att.window, ev, output_bytes)
+
+    def _on_reply(self, w: _Window, ev: Frame, output_bytes: int) -> InferResult | None:
+        if ev.type == MsgType.ERROR:
+            code, text = error_of(ev)
+            self.stats.device_errors += 1
+            raise DeviceError(f"board {self.client.board}: window {w.index} refused: {error_name(code)} ({text})", code)
+        if ev.type != MsgType.RESULT or len(ev.payload) < 8:
+            self.send(w, f"unexpected reply type {ev.type:#x}")
+            return None
+        in_crc, ticks = struct.unpack_from("<II", ev.payload)
+        if in_crc != w.crc:
+            # Computed on other bytes than this window's: never use it.
+            self.send(w, "result computed on a different input")
+            return None
+        outputs = np.frombuffer(ev.payload[8:], dtype=np.int8).copy()
+        if outputs.size != output_bytes:
+            self.send(w, f"{outputs.size} outputs, expected {output_bytes}")
+            return None
+        w.done = True
+        self.live.remove(w)
+        self.drop_attempts(w)
+        return InferResult(w.index, outputs, ticks)
+
+    def expire(self, now: float) -> None:
+        """Re-sends every attempt whose deadline passed with no reply."""
+        for s, a in list(self.pending.items()):
+            if a.deadline <= now and s in self.pending:
+                del self.pending[s]
+                self.stats.timeouts += 1
+                self.send(a.window, f"no reply within {self.client.timeout_s:g} s")
