@@ -30,7 +30,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import numpy as np
 
@@ -245,27 +245,7 @@ def build_store(
     with ui.progress(transient=True) as bar:
         task = bar.add_task(f"converting {source.name}", total=len(records), visible=progress)
         bar.advance(task, len(records) - sum(len(chunks[i]) for i in todo))
-        if workers <= 1 or len(todo) <= 1:
-            for i in todo:
-                _convert_shard(str(source), chunks[i], str(shards_dir), i, expected)
-                bar.advance(task, len(chunks[i]))
-        else:
-            pool = _pool(workers)
-            try:
-                futs = {pool.submit(_convert_shard, str(source), chunks[i], str(shards_dir), i, expected): i for i in todo}
-                for fut in as_completed(futs):
-                    try:
-                        fut.result()
-                    except Exception as exc:  # a worker died (disk full, killed): finished shards are kept
-                        raise DataError(
-                            f"converting {source} (shard {futs[fut]}) failed: {exc}",
-                            hint="fix the cause and run again: the conversion resumes where it stopped",
-                        ) from None
-                    bar.advance(task, len(chunks[futs[fut]]))
-            except BaseException:
-                pool.shutdown(wait=False, cancel_futures=True)  # Ctrl-C stops now, not after every shard
-                raise
-            pool.shutdown()
+        _convert_shards(source, chunks, todo, shards_dir, expected, workers, lambda n: bar.advance(task, n))
     _write_index(store_dir, len(chunks))
     meta = _read_json(meta_path) or {}
     meta["complete"] = True
@@ -274,6 +254,32 @@ def build_store(
     for r in rates:
         store.rate(r, progress=progress)
     return store
+
+
+def _convert_shards(source: Path, chunks: list[list[str]], todo: list[int], shards_dir: Path, expected: Expected,
+                    workers: int, advance: Callable[[int], None]) -> None:
+    """Converts the shards ``todo``, in worker processes when there are several; each shard is its own file."""
+    if workers <= 1 or len(todo) <= 1:
+        for i in todo:
+            _convert_shard(str(source), chunks[i], str(shards_dir), i, expected)
+            advance(len(chunks[i]))
+        return
+    pool = _pool(workers)
+    try:
+        futs = {pool.submit(_convert_shard, str(source), chunks[i], str(shards_dir), i, expected): i for i in todo}
+        for fut in as_completed(futs):
+            try:
+                fut.result()
+            except Exception as exc:  # a worker died (disk full, killed): finished shards are kept
+                raise DataError(
+                    f"converting {source} (shard {futs[fut]}) failed: {exc}",
+                    hint="fix the cause and run again: the conversion resumes where it stopped",
+                ) from None
+            advance(len(chunks[futs[fut]]))
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)  # Ctrl-C stops now, not after every shard
+        raise
+    pool.shutdown()
 
 
 def _write_index(store_dir: Path, n_shards: int) -> None:

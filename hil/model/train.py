@@ -265,17 +265,12 @@ def train_model(
     if len(val.x) == 0:
         raise DataError(f"dataset {ds.name} ({ds.path}): the validation split has no windows; use a larger dataset")
 
-    staging = _staging_for(paths)
-    stamp = staging / "inputs.json"
-    if restart or not stamp.exists() or json.loads(stamp.read_text()) != inputs:
-        shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True, exist_ok=True)
-    write_json_atomic(stamp, inputs)
+    staging = _open_staging(paths, inputs, restart)
 
     import keras
 
     from hil.model.losses import custom_objects
-    from hil.model.network import build_model, param_counts
+    from hil.model.network import param_counts
 
     keras.utils.set_random_seed(training.seed)
     gamma = training.focal_gamma if training.loss == "focal" else 0.0
@@ -283,20 +278,8 @@ def train_model(
     total_steps = training.epochs * training.steps_per_epoch
     with ui.progress() as prog:
         run = _Run(staging, val, weights, gamma, patience, names, training.epochs, training.steps_per_epoch, prog)
-        initial_epoch = 0
-        resumed_from = None
-        if (staging / "last.keras").exists() and run.state_path.exists():
-            run.load()
-            initial_epoch = run.state["epoch"] + 1
-            resumed_from = initial_epoch
-            model = keras.models.load_model(staging / "last.keras", custom_objects=custom_objects())
-            ui.info(f"train: resuming from the checkpoint of epoch {initial_epoch} in {staging}")
-        else:
-            (staging / HISTORY_NAME).unlink(missing_ok=True)
-            model = compile_model(
-                build_model(cfg.architecture, cfg.preprocess.frame_size, len(names)), training, weights
-            )
-        run.epoch_now = initial_epoch
+        model, initial_epoch = _start_or_resume(run, cfg, training, weights)
+        resumed_from = initial_epoch or None
         counts = param_counts(model)
         ui.info(
             f"train: {cfg.name}, {counts['total']:,} parameters ({counts['trainable']:,} trainable); "
@@ -330,13 +313,51 @@ def train_model(
     best = keras.models.load_model(staging / "best.keras", custom_objects=custom_objects(), compile=False)
     _finish(cfg, ds, best, run, staging, training, profile, counts, resumed_from)
     write_manifest(staging, "train", inputs, _outputs(staging, counts, run, training, profile))
+    _publish(staging, out)
+    ui.info(f"train: wrote {out / MODEL_NAME} (best epoch {run.state['best_epoch']})")
+    return out
+
+
+def _open_staging(paths: ArtifactPaths, inputs: dict[str, Any], restart: bool) -> Path:
+    """The partial-run folder: kept (to resume) when it was made from the same inputs, else emptied."""
+    staging = _staging_for(paths)
+    stamp = staging / "inputs.json"
+    if restart or not stamp.exists() or json.loads(stamp.read_text()) != inputs:
+        shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(stamp, inputs)
+    return staging
+
+
+def _start_or_resume(run: _Run, cfg: ModelConfig, training: TrainingCfg, weights: Any) -> tuple[Any, int]:
+    """(model, first epoch to train): the last checkpoint of an interrupted run, else a new compiled network."""
+    import keras
+
+    from hil.model.losses import custom_objects
+    from hil.model.network import build_model
+
+    staging = run.staging
+    if (staging / "last.keras").exists() and run.state_path.exists():
+        run.load()
+        initial_epoch = run.state["epoch"] + 1
+        model = keras.models.load_model(staging / "last.keras", custom_objects=custom_objects())
+        ui.info(f"train: resuming from the checkpoint of epoch {initial_epoch} in {staging}")
+    else:
+        initial_epoch = 0
+        (staging / HISTORY_NAME).unlink(missing_ok=True)
+        model = compile_model(build_model(cfg.architecture, cfg.preprocess.frame_size, len(cfg.classes.names)),
+                              training, weights)
+    run.epoch_now = initial_epoch
+    return model, initial_epoch
+
+
+def _publish(staging: Path, out: Path) -> None:
+    """Drops the resume state and moves the finished run into place in one rename."""
     for name in ("last.keras", "best.keras", "state.json", "inputs.json"):
         (staging / name).unlink(missing_ok=True)
     if out.exists():
         shutil.rmtree(out)
     os.replace(staging, out)
-    ui.info(f"train: wrote {out / MODEL_NAME} (best epoch {run.state['best_epoch']})")
-    return out
 
 
 def _finish(cfg: ModelConfig, ds: "PreparedDataset", model, run: _Run, staging: Path, training: TrainingCfg,
