@@ -8,7 +8,7 @@ talks to this interface: it wipes the model folder, calls ``generate``, passes
 ``cmake_variables()`` to CMake and puts ``fingerprint()`` into the image's
 manifest.
 
-Registration: built-ins are listed in ``_BUILTINS``; anything else calls
+Registration: built-ins are listed where ``_registry`` is made below; anything else calls
 :func:`register_engine` or ships an entry point of group ``hil.engines``.
 boards.yaml's ``engine`` and every ``--engine`` option accept the registered names.
 """

@@ -12,7 +12,7 @@ work.  Two shapes cover the boards hil knows:
   (``start``: an emulator, the native host port) and yields the URL of that
   process's UART; restarting the device is starting the process again.
 
-Registration: built-ins are listed in ``_BUILTINS``; anything else calls
+Registration: built-ins are listed where ``_registry`` is made below; anything else calls
 :func:`register_flasher` or ships an entry point of group ``hil.flashers``.
 boards.yaml accepts every registered ``kind`` (hil.config asks
 :func:`flasher_configs` each time a file is validated).
