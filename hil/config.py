@@ -9,24 +9,28 @@ close match for a misspelt key) -- never a traceback.
 from __future__ import annotations
 
 import difflib
+import functools
 import os
 from pathlib import Path
 from types import UnionType
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, BeforeValidator, Field, TypeAdapter, ValidationError, model_validator
+from pydantic_core import PydanticCustomError, core_schema
 
 from hil.errors import ConfigError
+from hil.schema import StrictModel as _Strict
+
+# The built-in flashers' sections live with their flashers (hil/flashers/<kind>.py)
+# and stay importable from here.
+from hil.flashers.jlink import JlinkFlasher  # noqa: F401
+from hil.flashers.pyocd import PyocdFlasher  # noqa: F401
+from hil.flashers.qemu import QemuFlasher  # noqa: F401
+
 
 DEFAULT_BOARDS_FILE = Path("boards.yaml")
 DEFAULT_MODEL_DIR = Path("models/rhythm-4-effv2")
-
-
-class _Strict(BaseModel):
-    """Base for every config section: unknown keys are errors, values are checked on assignment."""
-
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False)
 
 
 # --------------------------------------------------------------------------- boards
@@ -37,43 +41,54 @@ class Memory(_Strict):
     ram_bytes: int = Field(gt=0, description="SRAM available to the application in bytes.")
 
 
-class QemuFlasher(_Strict):
-    """Loads the ELF into ``qemu-system-arm``; the UART is a TCP socket on 127.0.0.1."""
+def flasher_union() -> Any:
+    """The discriminated union of every registered flasher's section (what pydantic validates against)."""
+    from hil.flashers import flasher_configs
 
-    kind: Literal["qemu"]
-    binary: str = Field("qemu-system-arm", description="QEMU executable.")
-    machine: str = Field(description="QEMU machine, e.g. mps2-an386 (Cortex-M4F).")
-    cpu: str | None = Field(None, description="-cpu override; None keeps the machine's default.")
-    icount_shift: int = Field(0, ge=0, le=10, description="-icount shift=N: deterministic instruction counting.")
-    extra_args: list[str] = Field(default_factory=list, description="Extra QEMU arguments.")
-    boot_timeout_s: float = Field(20.0, gt=0, description="How long to wait for the firmware's boot banner.")
+    return Annotated[Union[flasher_configs()], Field(discriminator="kind")]
 
 
-class PyocdFlasher(_Strict):
-    """pyOCD's Python API: probe chosen by unique id, never prompts."""
-
-    kind: Literal["pyocd"]
-    target_override: str = Field(description="pyOCD target type, e.g. ama4b2kk_kbr or ama3b1kk_kbr.")
-    pack: str | None = Field(None, description="CMSIS-Pack file (.pack) for targets not built into pyOCD.")
-    unique_id: str | None = Field(None, description="Probe serial number; required when several probes are attached.")
-    frequency_hz: int = Field(4_000_000, gt=0, description="SWD clock.")
-    connect_mode: Literal["halt", "pre-reset", "under-reset", "attach"] = "halt"
-    app_base: int = Field(description="Flash address the application image is written to.")
+@functools.lru_cache(maxsize=8)
+def _flasher_adapter(configs: tuple[type[BaseModel], ...]) -> TypeAdapter:
+    return TypeAdapter(Annotated[Union[configs], Field(discriminator="kind")])
 
 
-class JlinkFlasher(_Strict):
-    """SEGGER ``JLinkExe`` driven by a generated command file."""
+def _validate_flasher(value: Any) -> Any:
+    from hil.flashers import flasher_configs
 
-    kind: Literal["jlink"]
-    binary: str = Field("JLinkExe", description="J-Link Commander executable.")
-    device: str = Field(description="J-Link device name, e.g. AMAP42KK-KBR.")
-    interface: Literal["SWD", "JTAG"] = "SWD"
-    speed_khz: int = Field(4000, gt=0)
-    serial_number: str | None = Field(None, description="Probe serial number (-SelectEmuBySN).")
-    app_base: int = Field(description="Flash address the raw binary is loaded at (loadbin).")
+    # Raised inside a validator, pydantic nests these errors under the field's
+    # location, tag included ('flasher.qemu.machin'), as for a static union.
+    return _flasher_adapter(flasher_configs()).validate_python(value)
 
 
-Flasher = Annotated[Union[QemuFlasher, PyocdFlasher, JlinkFlasher], Field(discriminator="kind")]
+class _RegisteredFlasher:
+    """Marks a field as "one of the registered flashers' sections, chosen by `kind`".
+
+    A static discriminated union is fixed when Board is created; this one is
+    looked up at validation time, so a flasher registered later is accepted.
+    """
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> core_schema.CoreSchema:
+        return core_schema.no_info_plain_validator_function(_validate_flasher)
+
+
+Flasher = Annotated[BaseModel, _RegisteredFlasher]
+
+
+def _check_engine(name: Any) -> Any:
+    from hil.engines import engine_names
+
+    names = engine_names()
+    if name not in names:
+        quoted = [repr(n) for n in names]
+        expected = quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} or {quoted[-1]}"
+        # The same error a Literal of the names gives, so messages stay as they were.
+        raise PydanticCustomError("literal_error", "Input should be {expected}", {"expected": expected})
+    return name
+
+
+EngineName = Annotated[str, BeforeValidator(_check_engine)]
 
 
 class UsbMatch(_Strict):
@@ -115,7 +130,7 @@ class Board(_Strict):
     clock_hz: int = Field(gt=0, description="Core clock the firmware runs at.")
     memory: Memory
     port: str = Field(description="Folder under firmware/ports/ with the board's port.")
-    engine: Literal["aot", "tflm"] = Field(description="Default inference engine.")
+    engine: EngineName = Field(description="Default inference engine (a registered engine: hil.engines).")
     emulated: bool = Field(False, description="True for emulators: timings are instruction counts, not time.")
     flasher: Flasher
     fallback_flasher: Flasher | None = Field(None, description="Tried when the main flasher's tool or probe is absent.")
@@ -366,7 +381,7 @@ def _step(ann: Any, part: Any) -> Any:
     """The annotation one location part below ``ann`` (dict key, list index, union tag or field)."""
     origin, args = get_origin(ann), get_args(ann)
     if origin is Annotated:
-        return _step(args[0], part)
+        return _step(flasher_union() if _RegisteredFlasher in args[1:] else args[0], part)
     if origin in (Union, UnionType):
         members = [a for a in args if a is not type(None)]
         for m in members:  # a discriminated union puts the tag ('qemu') in the location
@@ -384,6 +399,8 @@ def _step(ann: Any, part: Any) -> Any:
         return args[0] if args else None
     if isinstance(ann, type) and issubclass(ann, BaseModel):
         field = ann.model_fields.get(str(part))
+        if field is not None and _RegisteredFlasher in field.metadata:
+            return flasher_union()  # pydantic moved the marker out of the annotation
         return field.annotation if field is not None else None
     return None
 

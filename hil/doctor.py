@@ -9,7 +9,6 @@ import re
 import shutil
 import subprocess
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 APT_PACKAGES = "gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib qemu-system-arm cmake"
 APT_FIX = f"sudo apt-get update && sudo apt-get install -y {APT_PACKAGES}"
@@ -75,38 +74,21 @@ def check_serial_permissions() -> Check:
     )
 
 
-def check_probes() -> Check:
-    """Debug probes visible to pyOCD (only needed for real boards)."""
-    try:
-        from pyocd.probe.aggregator import DebugProbeAggregator
+def plugin_checks() -> list[Check]:
+    """What each registered flasher and engine needs (qemu-system-arm, debug probes, a TFLM tree...)."""
+    from hil.engines import all_engines
+    from hil.flashers import all_flashers
 
-        probes = DebugProbeAggregator.get_all_connected_probes(unique_id=None)
-    except Exception as exc:  # pyOCD backends raise many kinds of errors (libusb missing, permissions)
-        return Check("debug probes", False, f"pyOCD could not list probes: {exc}",
-                     "install the udev rules: see docs/bench-setup.md", required=False)
-    if not probes:
-        return Check("debug probes", True, "none attached (only needed for real boards)", required=False)
-    desc = ", ".join(f"{p.description} [{p.unique_id}]" for p in probes)
-    return Check("debug probes", True, desc, required=False)
-
-
-def check_tflm_tree() -> Check:
-    root = os.environ.get("HIL_TFLM_ROOT")
-    if not root:
-        return Check("TFLM tree (engine tflm)", False, "HIL_TFLM_ROOT is not set (only needed for engine tflm)",
-                     "hil deps tflm  (prints the pinned tflite-micro checkout to get)", required=False)
-    ok = (Path(root) / "tensorflow/lite/micro/micro_interpreter.h").exists()
-    return Check("TFLM tree (engine tflm)", ok, root if ok else f"{root} has no tensorflow/lite/micro",
-                 None if ok else "point HIL_TFLM_ROOT at a tflite-micro checkout", required=False)
+    return [c for plugin in [*all_flashers(), *all_engines()] for c in plugin.checks()]
 
 
 def run_checks() -> list[Check]:
     checks = [
         check_tool("arm-none-eabi-gcc", ["arm-none-eabi-gcc", "--version"], APT_FIX),
-        check_tool("qemu-system-arm", ["qemu-system-arm", "--version"], APT_FIX),
         check_tool("cmake", ["cmake", "--version"], APT_FIX),
         check_tool("host C compiler", ["cc", "--version"], "sudo apt-get install -y build-essential"),
     ]
     checks += check_python_packages()
-    checks += [check_serial_permissions(), check_probes(), check_tflm_tree()]
+    checks += [check_serial_permissions()]
+    checks += plugin_checks()
     return checks

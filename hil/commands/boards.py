@@ -12,11 +12,9 @@ from hil.config import boards_path, load_boards
 
 
 def _flasher_summary(f) -> str:
-    if f.kind == "qemu":
-        return f"qemu {f.machine} icount={f.icount_shift}"
-    if f.kind == "pyocd":
-        return f"pyocd {f.target_override} @0x{f.app_base:x}"
-    return f"jlink {f.device} @0x{f.app_base:x}"
+    from hil.flashers import flasher_for
+
+    return flasher_for(f).summary(f)
 
 
 def _link_summary(link) -> str:

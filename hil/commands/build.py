@@ -10,7 +10,7 @@ from rich.table import Table
 
 from hil import ui
 from hil.artifacts import ArtifactPaths
-from hil.commands.options import json_option, work_option
+from hil.commands.options import engine_option, json_option, work_option
 from hil.config import DEFAULT_MODEL_DIR, load_board, load_model_config
 
 
@@ -20,7 +20,7 @@ from hil.config import DEFAULT_MODEL_DIR, load_board, load_model_config
     "--model", "model_dir", type=click.Path(path_type=Path), default=DEFAULT_MODEL_DIR, show_default=True,
     help="Model folder holding config.yaml (its export must exist: hil export).",
 )
-@click.option("--engine", type=click.Choice(["aot", "tflm"]), default=None, help="Override the board's engine.")
+@engine_option("Override the board's engine.")
 @click.option("--host", is_flag=True, help="Build the native host port instead (tests, fuzzing).")
 @work_option
 @json_option()

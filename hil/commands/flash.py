@@ -8,7 +8,7 @@ import click
 from rich.table import Table
 
 from hil import ui
-from hil.commands.options import json_option, work_option
+from hil.commands.options import engine_option, json_option, work_option
 from hil.config import DEFAULT_MODEL_DIR
 from hil.device.session import flash_and_check
 from hil.errors import InfraError
@@ -18,7 +18,7 @@ from hil.errors import InfraError
 @click.option("--board", default=None, help="Board of boards.yaml (default: the file's default).")
 @click.option("--model", type=click.Path(path_type=Path), default=DEFAULT_MODEL_DIR, show_default=True,
               help="Model folder (config.yaml) whose firmware to flash.")
-@click.option("--engine", type=click.Choice(["aot", "tflm"]), default=None, help="Engine of the image (default: the board's).")
+@engine_option("Engine of the image (default: the board's).")
 @click.option("--firmware", type=click.Path(path_type=Path), default=None,
               help="Firmware folder (hil.elf/hil.bin); default <work>/<model>/firmware/<board>-<engine>.")
 @work_option

@@ -19,3 +19,25 @@ work_option = click.option(
 def json_option(help: str = "Print one JSON document instead of the tables.") -> Callable[[F], F]:
     """``--json`` (parameter ``as_json``): machine-readable output for scripts and CI."""
     return click.option("--json", "as_json", is_flag=True, help=help)
+
+
+class EngineChoice(click.Choice):
+    """The registered engines (hil.engines), read when the option is parsed or shown, not at import."""
+
+    def __init__(self) -> None:
+        super().__init__([])
+
+    @property  # type: ignore[override]
+    def choices(self) -> tuple[str, ...]:
+        from hil.engines import engine_names
+
+        return tuple(engine_names())
+
+    @choices.setter
+    def choices(self, value: object) -> None:  # click.Choice.__init__ assigns it
+        pass
+
+
+def engine_option(help: str) -> Callable[[F], F]:
+    """``--engine``: one of the registered engines; None means the board's."""
+    return click.option("--engine", type=EngineChoice(), default=None, help=help)

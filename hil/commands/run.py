@@ -10,7 +10,7 @@ import click
 from rich.table import Table
 
 from hil import ui
-from hil.commands.options import json_option, work_option
+from hil.commands.options import engine_option, json_option, work_option
 from hil.config import DEFAULT_MODEL_DIR
 from hil.run import AUTO, SPLITS, RunOptions, run_pipeline
 from hil.scoring.report_model import Report
@@ -80,7 +80,7 @@ def render_summary(rep: Report, run_dir: Path) -> None:
 @click.option("--profile", default=AUTO, show_default=True,
               help="Training profile when a model must be trained: 'auto' = 'quick' on synthetic data (a few minutes "
               "on a CPU), the full recipe on LSAD; 'full' forces the full recipe; or a profile of the config.")
-@click.option("--engine", type=click.Choice(["aot", "tflm"]), default=None, help="Inference engine (default: the board's).")
+@engine_option("Inference engine (default: the board's).")
 @click.option("--no-train", is_flag=True, help="Never train or export: use the existing export (exit 3 if there is none).")
 @click.option("--no-flash", is_flag=True, help="Real boards: do not flash; the HELLO check still refuses a stale image.")
 @json_option("Print report.json instead of the summary tables.")

@@ -1,10 +1,12 @@
 """Getting an image onto a board and a serial URL to talk to it, whatever the board's flasher.
 
-``qemu``: boots the ELF in qemu-system-arm (hil.device.qemu.QemuInstance); the
-"flash" is the boot, and a restart re-boots it.  ``pyocd`` / ``jlink``: writes
-hil.bin at the app base; a board's ``fallback_flasher`` is tried when the main
-flasher's probe or tool is absent.  The link URL is the board's ``link.url``,
-or the serial port found by USB identity (``link.usb``), or QEMU's socket.
+Which flasher does what is the registry's business (hil.flashers): a flasher
+that starts the device (``qemu`` boots the ELF in qemu-system-arm) yields its
+URL and can restart it; one that writes it (``pyocd`` / ``jlink`` write
+hil.bin at the app base) leaves the board running, and the link URL is the
+board's ``link.url`` or the serial port found by USB identity (``link.usb``).
+A board's ``fallback_flasher`` is tried when the main flasher's probe or tool
+is absent.
 """
 
 from __future__ import annotations
@@ -15,8 +17,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
 
-from hil.config import Board, JlinkFlasher, PyocdFlasher, QemuFlasher
+from pydantic import BaseModel
+
+from hil.config import Board
 from hil.errors import ConfigError, InfraError
+from hil.flashers import flasher_for
 
 
 class FlashLog:
@@ -42,42 +47,35 @@ class FlashResult:
     notes: list[str] = field(default_factory=list)
 
 
-def _image_for(flasher: PyocdFlasher | JlinkFlasher | QemuFlasher, firmware_dir: Path) -> Path:
-    name = "hil.elf" if flasher.kind == "qemu" else "hil.bin"
+def _image_for(flasher: BaseModel, firmware_dir: Path) -> Path:
+    name = flasher_for(flasher).image
     image = Path(firmware_dir) / name
     if not image.is_file():
         raise ConfigError(f"{image}: the firmware has no {name}; build it with `hil build`")
     return image
 
 
-def _flash_one(flasher: PyocdFlasher | JlinkFlasher, firmware_dir: Path, log: FlashLog) -> Path:
+def _flash_one(flasher: BaseModel, firmware_dir: Path, log: FlashLog) -> Path:
     image = _image_for(flasher, firmware_dir)
-    if flasher.kind == "pyocd":
-        from hil.device.pyocd_flasher import flash_pyocd
-
-        flash_pyocd(flasher, image, log)
-    else:
-        from hil.device.jlink_flasher import flash_jlink
-
-        flash_jlink(flasher, image, log)
+    flasher_for(flasher).flash(flasher, image, log)
     return image
 
 
 def flash_board(board: Board, firmware_dir: Path, log_path: Path | None = None) -> FlashResult:
-    """Writes the firmware to a real board (pyocd, then the fallback flasher when the probe/tool is absent)."""
-    if board.flasher.kind == "qemu":
-        raise ConfigError(f"board {board.name!r} is emulated: it boots from the ELF in QEMU, there is nothing to flash")
-    from hil.device.pyocd_flasher import ProbeNotFound
-
+    """Writes the firmware to a real board (its flasher, then the fallback flasher when the probe/tool is absent)."""
+    driver = flasher_for(board.flasher)
+    if driver.starts_device:
+        what = "emulated" if board.emulated else "a host process"
+        raise ConfigError(f"board {board.name!r} is {what}: its {driver.kind} flasher boots the {driver.image} "
+                          "each run, there is nothing to flash")
     log = FlashLog(log_path)
     t0 = time.monotonic()
     notes: list[str] = []
     try:
         image = _flash_one(board.flasher, firmware_dir, log)
         used = board.flasher.kind
-    except (ProbeNotFound, InfraError) as exc:
-        absent = isinstance(exc, ProbeNotFound) or "not on PATH" in str(exc)
-        if board.fallback_flasher is None or not absent:
+    except InfraError as exc:
+        if board.fallback_flasher is None or not driver.absent(exc):
             raise InfraError(f"{board.name}: {exc}", hint=exc.hint) from exc
         notes.append(f"{board.flasher.kind}: {exc}; trying {board.fallback_flasher.kind}")
         log(notes[-1])
@@ -125,28 +123,20 @@ class DeviceHandle:
 @contextmanager
 def running_device(board: Board, firmware_dir: Path, *, flash_log: Path | None = None,
                    flash: bool = True) -> Iterator[DeviceHandle]:
-    """Boots (QEMU) or flashes (real board) the firmware, yields a handle, and stops QEMU on any exit."""
-    if isinstance(board.flasher, QemuFlasher):
-        from hil.device.qemu import QemuInstance
-
-        elf = _image_for(board.flasher, firmware_dir)
-        log = FlashLog(flash_log)
-        log(f"qemu: booting {elf} on {board.flasher.machine} (icount shift={board.flasher.icount_shift})")
+    """Boots (QEMU) or flashes (real board) the firmware, yields a handle, and stops what it started on any exit."""
+    driver = flasher_for(board.flasher)
+    log = FlashLog(flash_log)
+    if driver.starts_device:  # the boot is the flash: timed and reported as one
+        image = _image_for(board.flasher, firmware_dir)
         t0 = time.monotonic()
-        with QemuInstance(elf, board.flasher, flash_log) as q:
-            result = FlashResult("qemu", time.monotonic() - t0, elf)
-            log(f"qemu: up at {q.url} in {result.seconds:.1f} s")
-
-            def restart() -> str:
-                log("qemu: restarting")
-                q.restart()
-                log(f"qemu: up again at {q.url}")
-                return q.url
-
-            yield DeviceHandle(q.url, restart=restart, alive=q.alive, flash=result)
+        with driver.start(board.flasher, image, board, log) as dev:
+            dev.flash = FlashResult(driver.kind, time.monotonic() - t0, image)
+            yield dev
         return
     result = flash_board(board, firmware_dir, flash_log) if flash else None
-    yield DeviceHandle(resolve_port(board), flash=result)
+    with driver.start(board.flasher, result.image if result else None, board, log) as dev:
+        dev.flash = result
+        yield dev
 
 
 def check_port(board: Board) -> str | None:
@@ -154,9 +144,10 @@ def check_port(board: Board) -> str | None:
 
     The port is opened with an exclusive lock and closed again, so another
     ``hil run`` (or a terminal that locks it) on the same board is reported
-    as busy.  Emulated boards get their port when QEMU starts: None.
+    as busy.  Boards whose flasher starts the device (QEMU) get their port
+    when it starts: None.
     """
-    if isinstance(board.flasher, QemuFlasher) or board.emulated:
+    if flasher_for(board.flasher).starts_device or board.emulated:
         return None
     import serial
 

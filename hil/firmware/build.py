@@ -1,14 +1,15 @@
 """``build_firmware``: the firmware image of one model for one board (or the host).
 
-Runs the aot generator into the firmware folder (engine ``aot``), configures
-and builds ``firmware/`` with CMake (arm-none-eabi toolchain file, or the
-native compiler for the host port), and writes into
+Asks the engine (hil.engines) to generate the model's sources into the
+firmware folder, configures and builds ``firmware/`` with CMake
+(arm-none-eabi toolchain file, or the native compiler for the host port) with
+the engine's folder and variables, and writes into
 ``<work>/<model>/firmware/<board>-<engine>/``::
 
     hil.elf  hil.bin  hil.map  size.json  manifest.json  build.log  model/  cmake/
 
 The folder is reused when its manifest's inputs (the .tflite, the firmware
-sources, the generator, the board entry, the engine, the toolchain) match.
+sources, the engine's fingerprint, the board entry, the toolchain) match.
 """
 
 from __future__ import annotations
@@ -17,8 +18,6 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
-from typing import Any
-
 from hil import ui
 from hil.artifacts import (
     ArtifactPaths,
@@ -30,6 +29,7 @@ from hil.artifacts import (
     write_manifest,
 )
 from hil.config import Board, ModelConfig
+from hil.engines import Engine, Generated, get_engine
 from hil.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[2]
@@ -123,40 +123,36 @@ def firmware_sources_hash(port: str, engine_dir: Path) -> str:
     return sha256_json(parts)
 
 
-def _generator_hash() -> str:
-    aot = Path(__file__).parent / "aot"
-    return sha256_tree(aot, ("**/*.py",)) if aot.is_dir() else "none"
-
-
-def _generate(engine: str, tflite: Path, model_dir: Path) -> dict[str, Any]:
-    """Engine model sources into model_dir; returns what the size report needs."""
+def _generate(engine: Engine, tflite: Path, model_dir: Path) -> Generated:
+    """The engine's model sources into a fresh model_dir."""
     if model_dir.exists():
         shutil.rmtree(model_dir)
     model_dir.mkdir(parents=True)
-    if engine == "aot":
-        try:
-            from hil.firmware.aot import generate
-        except ImportError as exc:
-            raise ConfigError(f"the aot code generator is not available: {exc}") from None
-        info = generate(tflite, model_dir)
-        return {
-            "arena_bytes": int(getattr(info, "arena_bytes", 0)),
-            "model_bytes": int(getattr(info, "weights_bytes", 0)),
-            "ops": list(getattr(info, "ops", [])),
-        }
-    if engine == "tflm":
-        root = os.environ.get("HIL_TFLM_ROOT")
-        if not root or not (Path(root) / "tensorflow" / "lite" / "micro" / "micro_interpreter.h").is_file():
-            raise ConfigError(
-                "engine tflm needs a TensorFlow Lite Micro tree: set HIL_TFLM_ROOT "
-                f"(got {root!r}) to a tflite-micro checkout with its third-party downloads (`hil deps tflm`)",
-                hint="use --engine aot, or see docs/boards.md (engine tflm)",
-            )
-        from hil.firmware.tflm_gen import generate as tflm_generate
+    return engine.generate(tflite, model_dir)
 
-        tinfo = tflm_generate(tflite, model_dir)
-        return {"arena_bytes": tinfo.arena_bytes, "model_bytes": tinfo.model_bytes, "ops": tinfo.ops}
-    raise ConfigError(f"unknown engine {engine!r}; known: aot, tflm")
+
+def _copy_outputs(build_dir: Path, out: Path, native: bool) -> None:
+    """hil.elf (the native executable on the host port), hil.bin (cross builds only), hil.map."""
+    if native:
+        shutil.copy2(build_dir / "hil", out / "hil.elf")
+        (out / "hil.bin").unlink(missing_ok=True)
+    else:
+        shutil.copy2(build_dir / "hil.elf", out / "hil.elf")
+        shutil.copy2(build_dir / "hil.bin", out / "hil.bin")
+    shutil.copy2(build_dir / "hil.map", out / "hil.map")
+
+
+def _size_report(elf: Path, gen: Generated, tflite: Path, *, native: bool, **labels: str) -> dict:
+    sizes = elf_sizes(elf, native=native)
+    return {
+        **sizes,
+        "flash_bytes": sizes["text"] + sizes["data"],
+        "ram_bytes": sizes["data"] + sizes["bss"],
+        "model_bytes": gen.model_bytes,
+        "arena_bytes": gen.arena_bytes,
+        "tflite_bytes": tflite.stat().st_size,
+        **labels,
+    }
 
 
 def build_firmware(
@@ -181,24 +177,21 @@ def build_firmware(
             f"board {board.name!r}: port {port!r} has no firmware/ports/{port}/port.cmake",
             hint="set `port` in boards.yaml to a folder under firmware/ports/",
         )
-    engine_dir = FIRMWARE_DIR / "engines" / engine
+    eng = get_engine(engine)
+    native = host or port == HOST_PORT  # a board may itself be the host port (tests, plug-in flashers)
     label = "host" if host else board.name
     out = paths.firmware(label, engine)
-    compiler = tool_version("cc" if host else "arm-none-eabi-gcc")
+    compiler = tool_version("cc" if native else "arm-none-eabi-gcc")
     inputs = {
         "tflite": sha256_file(tflite),
-        "firmware_sources": firmware_sources_hash(port, engine_dir),
-        "generator": _generator_hash() if engine == "aot" else sha256_file(Path(__file__).parent / "tflm_gen.py"),
+        "firmware_sources": firmware_sources_hash(port, eng.firmware_dir),
         "build_driver": sha256_file(Path(__file__)),
         "board": sha256_json({"name": board.name, "entry": board.model_dump(mode="json", exclude={"name"}), "host": host}),
         "engine": engine,
-        **({"tflm_trees": [os.environ.get("HIL_TFLM_ROOT", ""), os.environ.get("HIL_CMSIS_NN_ROOT", "")]}
-           if engine == "tflm" else {}),
+        **eng.fingerprint(),
         "toolchain": compiler,
         "cmake": tool_version("cmake"),
     }
-    if engine == "tflm":
-        inputs["tflm_root"] = os.environ.get("HIL_TFLM_ROOT", "")
     if is_fresh(out, inputs, OUTPUTS):
         ui.debug(f"firmware {out} is up to date")
         return out
@@ -206,31 +199,15 @@ def build_firmware(
     out.mkdir(parents=True, exist_ok=True)
     log = out / "build.log"
     log.write_text("")
-    gen = _generate(engine, tflite, out / "model")
+    variables = eng.cmake_variables()  # before generating: a missing external tree is the first error
+    gen = _generate(eng, tflite, out / "model")
     build_dir = out / "cmake"
-    cmake_build(build_dir, port=port, engine=engine, model_dir=out / "model", board_name=label, log=log)
+    cmake_build(build_dir, port=port, engine=engine, engine_dir=eng.firmware_dir, model_dir=out / "model",
+                board_name=label, log=log, extra=variables)
 
-    if host:
-        shutil.copy2(build_dir / "hil", out / "hil.elf")
-        (out / "hil.bin").unlink(missing_ok=True)
-    else:
-        shutil.copy2(build_dir / "hil.elf", out / "hil.elf")
-        shutil.copy2(build_dir / "hil.bin", out / "hil.bin")
-    shutil.copy2(build_dir / "hil.map", out / "hil.map")
-
-    sizes = elf_sizes(out / "hil.elf", native=host)
-    size = {
-        **sizes,
-        "flash_bytes": sizes["text"] + sizes["data"],
-        "ram_bytes": sizes["data"] + sizes["bss"],
-        "model_bytes": gen["model_bytes"],
-        "arena_bytes": gen["arena_bytes"],
-        "tflite_bytes": tflite.stat().st_size,
-        "board": label,
-        "engine": engine,
-        "port": port,
-    }
-    if not host and size["flash_bytes"] > board.memory.flash_bytes:
+    _copy_outputs(build_dir, out, native)
+    size = _size_report(out / "hil.elf", gen, tflite, native=native, board=label, engine=engine, port=port)
+    if not native and size["flash_bytes"] > board.memory.flash_bytes:
         raise ConfigError(
             f"board {board.name!r}: image needs {size['flash_bytes']} bytes of flash, the board has "
             f"{board.memory.flash_bytes} (memory.flash_bytes in boards.yaml)"
@@ -242,7 +219,7 @@ def build_firmware(
         inputs,
         {
             "elf_sha256": sha256_file(out / "hil.elf"),
-            "ops": gen["ops"],
+            "ops": gen.ops,
             **{k: size[k] for k in ("text", "data", "bss", "flash_bytes", "ram_bytes", "model_bytes", "arena_bytes")},
         },
     )
