@@ -17,29 +17,16 @@ reading another MUL's output sees its final scale.
 
 from __future__ import annotations
 
-import math
 import struct
 
 import numpy as np
+
+from hil.quant import quantize_multiplier
 
 MUL = 18  # BuiltinOperator.MUL
 # Ops whose int8 output must keep their input's scale: a nudged scale is carried through them.
 SAME_SCALE = {1: "AVERAGE_POOL_2D", 17: "MAX_POOL_2D", 22: "RESHAPE"}
 MAX_ULPS = 4096  # relative scale change below 5e-4
-
-
-def quantize_multiplier(real: float) -> tuple[int, int]:
-    """TFLite's QuantizeMultiplier: (Q31 multiplier, shift) with std::round (half away from zero)."""
-    if real == 0.0:
-        return 0, 0
-    q, shift = math.frexp(real)
-    m = int(math.floor(q * (1 << 31) + 0.5))
-    if m == 1 << 31:
-        m //= 2
-        shift += 1
-    if shift < -31:
-        return 0, 0
-    return m, shift
 
 
 def tflite_mul_multiplier(s1: float, s2: float, so: float) -> tuple[int, int]:
@@ -51,14 +38,6 @@ def tflite_mul_multiplier(s1: float, s2: float, so: float) -> tuple[int, int]:
 def tflm_mul_multiplier(s1: float, s2: float, so: float) -> tuple[int, int]:
     """As TFLM's MUL kernel: the quotient in double precision."""
     return quantize_multiplier(float(np.float32(s1)) * float(np.float32(s2)) / float(np.float32(so)))
-
-
-def _quantize_multipliers(real: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """quantize_multiplier over an array (real > 0)."""
-    q, shift = np.frexp(real)
-    m = np.floor(q * float(1 << 31) + 0.5).astype(np.int64)
-    top = m == (1 << 31)
-    return np.where(top, m // 2, m), np.where(top, shift + 1, shift)
 
 
 def _candidates(scale: float, max_ulps: int) -> np.ndarray:
@@ -74,8 +53,8 @@ def _agree_mask(s1: float, s2: float, so: np.ndarray) -> np.ndarray:
     prod = np.float32(s1) * np.float32(s2)
     real_f = (prod / so).astype(np.float32).astype(np.float64)  # TFLite: float arithmetic
     real_d = float(np.float32(s1)) * float(np.float32(s2)) / so.astype(np.float64)  # TFLM: double
-    mf, sf = _quantize_multipliers(real_f)
-    md, sd = _quantize_multipliers(real_d)
+    mf, sf = quantize_multiplier(real_f)
+    md, sd = quantize_multiplier(real_d)
     return (mf == md) & (sf == sd)
 
 
