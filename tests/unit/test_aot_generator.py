@@ -16,7 +16,7 @@ from hil.errors import ConfigError
 from hil.firmware.aot import SUPPORTED_OPS, generate
 from hil.firmware.aot.lower import lower_op
 from hil.firmware.aot.planner import check_plan, plan_arena
-from hil.firmware.aot.tflite_model import Graph, Operator, Tensor
+from hil.tflite import Graph, Operator, Tensor
 from tests.aot import native
 from tests.aot.models import quantize, random_rep
 
