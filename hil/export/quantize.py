@@ -208,7 +208,8 @@ def compare_on_test(
 ) -> dict[str, Any]:
     """Keras float vs TFLite int8 (reference kernels) vs TFLM-host on the test windows, side by side."""
     from hil.export.references import tflite_ref_outputs, tflm_host_outputs
-    from hil.model.evaluate import classification_metrics, dequantize, plot_confusion
+    from hil.model.evaluate import classification_metrics, plot_confusion
+    from hil.quant import dequantize
 
     test = ds.windows("test", limit=limit)
     if len(test.x) == 0:
