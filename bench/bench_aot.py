@@ -39,8 +39,8 @@ OP_NAMES = {3: "CONV_2D", 4: "DEPTHWISE_CONV_2D", 17: "MAX_POOL_2D", 1: "AVERAGE
 
 
 def seed_tflite(out: Path) -> Path:
-    from tests.aot import signals
-    from tests.aot.models import quantize, seed_model
+    from bench.support import signals
+    from bench.support.models import quantize, seed_model
 
     cal = signals.realish(64, 800, seed=5)
     path = out / "seed.tflite"
@@ -55,7 +55,7 @@ def main() -> int:
     args = ap.parse_args()
 
     from hil.firmware.aot import generate
-    from tests.aot import qemu_bench
+    from bench.support import qemu_bench
 
     if not qemu_bench.tools_available():
         print("arm-none-eabi-gcc and qemu-system-arm are needed", file=sys.stderr)

@@ -334,6 +334,9 @@ class GatesCfg(_Strict):
     max_flash_bytes: int | None = Field(None, gt=0)
 
 
+FULL_PROFILE = "full"
+
+
 class ModelConfig(_Strict):
     name: str
     description: str = ""
@@ -350,8 +353,17 @@ class ModelConfig(_Strict):
     evaluation: EvaluationCfg = EvaluationCfg()
     gates: GatesCfg = GatesCfg()
 
+    @model_validator(mode="after")
+    def _full_profile(self) -> "ModelConfig":
+        # ``full`` names the recipe itself (the profile that overrides nothing), so every entry
+        # point that takes a profile name (hil train/run --profile, RunOptions, training_for) accepts it.
+        if self.profiles.get(FULL_PROFILE, TrainingProfileCfg()).model_dump(exclude_none=True):
+            raise ValueError(f"profiles.{FULL_PROFILE}: the name is reserved for the full recipe and overrides nothing")
+        self.profiles.setdefault(FULL_PROFILE, TrainingProfileCfg())
+        return self
+
     def training_for(self, profile: str | None) -> tuple[TrainingCfg, WindowsCfg]:
-        """The training recipe and windowing with a named profile's overrides applied."""
+        """The training recipe and windowing with a named profile's overrides applied (None or ``full``: none)."""
         if profile is None:
             return self.training, self.windows
         if profile not in self.profiles:

@@ -20,7 +20,14 @@ from typing import Any
 from hil import __version__, ui
 from hil import steps as st
 from hil.artifacts import ArtifactPaths, write_json_atomic
-from hil.config import DEFAULT_MODEL_DIR, Board, GatesCfg, ModelConfig, load_board, load_model_config
+from hil.config import (
+    DEFAULT_MODEL_DIR,
+    Board,
+    GatesCfg,
+    ModelConfig,
+    load_board,
+    load_model_config,
+)
 from hil.errors import EXIT_GATE_FAILED, EXIT_OK, ConfigError
 from hil.scoring import gates as gates_mod
 from hil.scoring import report as report_mod
@@ -107,7 +114,7 @@ def plan_run(opts: RunOptions) -> Plan:
     gates_cfg = gates_mod.apply_overrides(cfg.gates, opts.gates)
     if opts.profile not in (AUTO, None) and opts.profile not in cfg.profiles:
         raise ConfigError(f"--profile {opts.profile!r}: not a profile of {opts.model}; profiles: "
-                          f"{', '.join(['auto', 'full', *cfg.profiles])}")
+                          f"{', '.join(['auto', *cfg.profiles])}")
     paths = ArtifactPaths.for_model(cfg.name, opts.work)
     train = not opts.no_train
     if opts.split == "all" and train:

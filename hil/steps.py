@@ -28,11 +28,19 @@ from hil.artifacts import ArtifactPaths, read_manifest, sha256_file
 from hil.config import Board, GatesCfg, ModelConfig
 from hil.device.session import DeviceSession, ExpectedImage
 from hil.errors import ConfigError, InfraError
+from hil.export.references import References, reference_outputs
+from hil.quant import dequantize
 from hil.scoring import compare as cmp
 from hil.scoring import gates as gates_mod
 from hil.scoring import report as report_mod
 from hil.scoring.report_model import Report
-from hil.scoring.runner import RESULTS, ResultsStore, StreamStats, results_arrays, stream_windows
+from hil.scoring.runner import (
+    RESULTS,
+    ResultsStore,
+    StreamStats,
+    results_arrays,
+    stream_windows,
+)
 
 SERIAL_LOG = "serial.log"
 FLASH_LOG = "flash.log"
@@ -271,24 +279,13 @@ def _stream_session(session: DeviceSession, windows: Windows, store: ResultsStor
 # --------------------------------------------------------------------------- references
 
 
-@dataclass
-class References:
-    """Outputs of the host references on the same windows: Keras logits, TFLite and TFLM int8."""
-
-    keras: np.ndarray | None
-    tflite: np.ndarray
-    tflm_host: np.ndarray
-
-
 def references(prepared: Prepared, windows: Windows, keras_path: Path | None,
                timer: StageTimer | None = None) -> References:
-    from hil.export.references import keras_logits, tflite_ref_outputs, tflm_host_outputs
-
+    """The same reference evaluation as the export stage's, on the run's windows."""
     t = timer or StageTimer(announce=False)
     with t.stage("references", "Keras, TFLite (reference kernels) and TFLM on the host, same windows"):
-        keras = keras_logits(keras_path, windows.x) if keras_path is not None and keras_path.exists() else None
-        return References(keras, tflite_ref_outputs(prepared.tflite, windows.x_int8),
-                          tflm_host_outputs(prepared.tflite, windows.x_int8))
+        keras = keras_path if keras_path is not None and keras_path.exists() else None
+        return reference_outputs(prepared.tflite, windows.x, windows.x_int8, keras)
 
 
 # --------------------------------------------------------------------------- compare
@@ -324,7 +321,7 @@ def _report_doc(ident: RunIdentity, prepared: Prepared, firmware: Firmware, wind
     o_scale, o_zp = prepared.output_scale, prepared.output_zero_point
 
     def metrics(q: np.ndarray) -> dict[str, Any]:
-        return cmp.metrics(windows.y, cmp.dequantize(q, o_scale, o_zp), names, thr)
+        return cmp.metrics(windows.y, dequantize(q, o_scale, o_zp), names, thr)
 
     distinct = {"device": int(len(np.unique(dev, axis=0))), "tflite": int(len(np.unique(refs.tflite, axis=0)))}
     warnings = []

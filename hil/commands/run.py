@@ -106,7 +106,7 @@ def command(obj, board, model, dataset, split, windows, out, resume, gates, work
     """
     opts = RunOptions(
         board=board, model=model, dataset=dataset, split=split, windows=windows, out=out, resume=resume,
-        gates=list(gates), work=work, profile=None if profile == "full" else profile, engine=engine,
+        gates=list(gates), work=work, profile=profile, engine=engine,
         no_train=no_train, flash=not no_flash, boards_file=obj.boards if obj else None,
         show_progress=not as_json,
     )

@@ -23,7 +23,7 @@ from hil.config import DEFAULT_MODEL_DIR, load_model_config
     "--dataset", type=click.Path(path_type=Path), default=None,
     help="LSAD folder (holding WFDBRecords/). Default: $HIL_DATASETS/lsad, else a synthetic LSAD.",
 )
-@click.option("--profile", default=None, help="Training profile of the config (e.g. quick) instead of the full recipe.")
+@click.option("--profile", default=None, help="Training profile of the config (e.g. quick); default and 'full': the full recipe.")
 @click.option("--restart", is_flag=True, help="Discard an interrupted training instead of resuming it.")
 @work_option
 @json_option()

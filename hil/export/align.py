@@ -17,29 +17,18 @@ reading another MUL's output sees its final scale.
 
 from __future__ import annotations
 
-import math
 import struct
+from collections import Counter
 
 import numpy as np
+
+from hil.quant import quantize_multiplier
+from hil.tflite import Graph, Tensor, read_tflite
 
 MUL = 18  # BuiltinOperator.MUL
 # Ops whose int8 output must keep their input's scale: a nudged scale is carried through them.
 SAME_SCALE = {1: "AVERAGE_POOL_2D", 17: "MAX_POOL_2D", 22: "RESHAPE"}
 MAX_ULPS = 4096  # relative scale change below 5e-4
-
-
-def quantize_multiplier(real: float) -> tuple[int, int]:
-    """TFLite's QuantizeMultiplier: (Q31 multiplier, shift) with std::round (half away from zero)."""
-    if real == 0.0:
-        return 0, 0
-    q, shift = math.frexp(real)
-    m = int(math.floor(q * (1 << 31) + 0.5))
-    if m == 1 << 31:
-        m //= 2
-        shift += 1
-    if shift < -31:
-        return 0, 0
-    return m, shift
 
 
 def tflite_mul_multiplier(s1: float, s2: float, so: float) -> tuple[int, int]:
@@ -51,14 +40,6 @@ def tflite_mul_multiplier(s1: float, s2: float, so: float) -> tuple[int, int]:
 def tflm_mul_multiplier(s1: float, s2: float, so: float) -> tuple[int, int]:
     """As TFLM's MUL kernel: the quotient in double precision."""
     return quantize_multiplier(float(np.float32(s1)) * float(np.float32(s2)) / float(np.float32(so)))
-
-
-def _quantize_multipliers(real: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """quantize_multiplier over an array (real > 0)."""
-    q, shift = np.frexp(real)
-    m = np.floor(q * float(1 << 31) + 0.5).astype(np.int64)
-    top = m == (1 << 31)
-    return np.where(top, m // 2, m), np.where(top, shift + 1, shift)
 
 
 def _candidates(scale: float, max_ulps: int) -> np.ndarray:
@@ -74,8 +55,8 @@ def _agree_mask(s1: float, s2: float, so: np.ndarray) -> np.ndarray:
     prod = np.float32(s1) * np.float32(s2)
     real_f = (prod / so).astype(np.float32).astype(np.float64)  # TFLite: float arithmetic
     real_d = float(np.float32(s1)) * float(np.float32(s2)) / so.astype(np.float64)  # TFLM: double
-    mf, sf = _quantize_multipliers(real_f)
-    md, sd = _quantize_multipliers(real_d)
+    mf, sf = quantize_multiplier(real_f)
+    md, sd = quantize_multiplier(real_d)
     return (mf == md) & (sf == sd)
 
 
@@ -100,13 +81,8 @@ def agreeing_pair(s1: float, s2: float, so: float, s2_ok, max_ulps: int = 4096) 
     return None
 
 
-def _scale_slot(tensor) -> tuple[int, float, int] | None:
-    """(byte offset of the first scale, scale, number of scales) of a tensor's quantisation, if any."""
-    q = tensor.Quantization()
-    if q is None or q.ScaleLength() == 0:
-        return None
-    o = q._tab.Offset(8)  # QuantizationParameters.scale
-    return q._tab.Vector(o), float(q.Scale(0)), q.ScaleLength()
+def _per_tensor(t: Tensor) -> bool:
+    return t.scale_offset is not None and len(t.scales) == 1
 
 
 def align_mul_scales(tflite: bytes) -> tuple[bytes, list[dict]]:
@@ -116,44 +92,29 @@ def align_mul_scales(tflite: bytes) -> tuple[bytes, list[dict]]:
     constant used by this op only, or the output of an earlier MUL (jointly with that MUL's
     agreement).  A MUL that still cannot be aligned is reported with ``aligned: False``.
     """
-    from tensorflow.lite.python import schema_py_generated as schema
-
-    buf = bytearray(tflite)
-    model = schema.Model.GetRootAsModel(buf, 0)
-    codes = [max(model.OperatorCodes(i).BuiltinCode(), model.OperatorCodes(i).DeprecatedBuiltinCode())
-             for i in range(model.OperatorCodesLength())]
-    sg = model.Subgraphs(0)
+    g = read_tflite(tflite)
     scale: dict[int, float] = {}  # tensor -> new scale
     producer_mul: dict[int, tuple[int, int]] = {}  # MUL output tensor -> its (input1, input2)
-    uses: dict[int, int] = {}
-    for k in range(sg.OperatorsLength()):
-        op = sg.Operators(k)
-        for i in range(op.InputsLength()):
-            uses[op.Inputs(i)] = uses.get(op.Inputs(i), 0) + 1
+    uses = Counter(t for op in g.operators for t in op.inputs)
 
     def cur(t: int) -> float:
-        slot = _scale_slot(sg.Tensors(t))
-        assert slot is not None
-        return scale.get(t, slot[1])
+        return scale.get(t, g.tensors[t].scale)
 
     changes: list[dict] = []
-    for k in range(sg.OperatorsLength()):
-        op = sg.Operators(k)
-        if codes[op.OpcodeIndex()] != MUL:
+    for op in g.operators:
+        if op.code != MUL:
             continue
-        t1, t2, to = op.Inputs(0), op.Inputs(1), op.Outputs(0)
-        slots = [_scale_slot(sg.Tensors(t)) for t in (t1, t2, to)]
-        if any(sl is None or sl[2] != 1 for sl in slots):
+        t1, t2, to = op.inputs[0], op.inputs[1], op.outputs[0]
+        if not all(_per_tensor(g.tensors[t]) for t in (t1, t2, to)):
             continue  # not per-tensor int8: leave it
         s1, s2, so = cur(t1), cur(t2), cur(to)
         new_so = agreeing_scale(s1, s2, so)
         new_s2 = s2
         if new_so is None:
             pair = None
-            constant = sg.Tensors(t2).Buffer() > 0 and model.Buffers(sg.Tensors(t2).Buffer()).DataLength() > 0
-            if uses.get(t2) != 1:
+            if uses[t2] != 1:
                 pass  # another op reads this scale too: moving it could break that op
-            elif constant:
+            elif g.tensors[t2].is_const:
                 pair = agreeing_pair(s1, s2, so, lambda c: np.ones(len(c), bool))
             elif t2 in producer_mul:
                 p1, p2 = producer_mul[t2]
@@ -161,7 +122,7 @@ def align_mul_scales(tflite: bytes) -> tuple[bytes, list[dict]]:
             if pair is not None:
                 new_s2, new_so = pair
         producer_mul[to] = (t1, t2)
-        entry = {"op_index": k, "tensor": sg.Tensors(to).Name().decode(), "aligned": new_so is not None}
+        entry = {"op_index": op.index, "tensor": g.tensors[to].name, "aligned": new_so is not None}
         if new_so is None:
             changes.append(entry)
             continue
@@ -173,26 +134,25 @@ def align_mul_scales(tflite: bytes) -> tuple[bytes, list[dict]]:
             entry["output_scale"] = [so, new_so]
         if len(entry) > 3:
             changes.append(entry)
+    buf = bytearray(tflite)
+    written: dict[int, float] = {}  # scales as the buffer holds them now: a later carry sees earlier writes
     for t, value in scale.items():
-        old = _scale_slot(sg.Tensors(t))
-        assert old is not None
-        for carried in _carried(sg, codes, t, old[1]):
-            slot = _scale_slot(sg.Tensors(carried))
-            assert slot is not None
-            struct.pack_into("<f", buf, slot[0], value)
+        for carried in _carried(g, t, written):
+            struct.pack_into("<f", buf, g.tensors[carried].scale_offset, value)
+            written[carried] = float(np.float32(value))
     return bytes(buf), changes
 
 
-def _carried(sg, codes: list[int], tensor: int, scale: float) -> list[int]:
-    """``tensor`` and the outputs of same-scale ops fed by it (transitively) that carry ``scale``."""
+def _carried(g: Graph, tensor: int, written: dict[int, float]) -> list[int]:
+    """``tensor`` and the outputs of same-scale ops fed by it (transitively) that carry its scale."""
+    scale = written.get(tensor, g.tensors[tensor].scale)
     out, todo = [tensor], [tensor]
     while todo:
         t = todo.pop()
-        for k in range(sg.OperatorsLength()):
-            op = sg.Operators(k)
-            if codes[op.OpcodeIndex()] in SAME_SCALE and op.InputsLength() and op.Inputs(0) == t:
-                slot = _scale_slot(sg.Tensors(op.Outputs(0)))
-                if slot is not None and slot[1] == scale and op.Outputs(0) not in out:
-                    out.append(op.Outputs(0))
-                    todo.append(op.Outputs(0))
+        for op in g.operators:
+            if op.code in SAME_SCALE and op.inputs and op.inputs[0] == t:
+                o = g.tensors[op.outputs[0]]
+                if o.scale_offset is not None and written.get(o.index, o.scale) == scale and o.index not in out:
+                    out.append(o.index)
+                    todo.append(o.index)
     return out

@@ -9,6 +9,7 @@ report what quantisation cost.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import warnings
@@ -27,7 +28,7 @@ from hil.artifacts import (
     write_manifest,
 )
 from hil.config import ModelConfig
-from hil.errors import ConfigError, DataError
+from hil.errors import ConfigError, DataError, GateFailed
 from hil.export.header import render_header
 from hil.export.tflite_info import check_ops, read_io, read_ops, read_static_and_types
 
@@ -133,94 +134,108 @@ def export_model(cfg: ModelConfig, ds: "PreparedDataset", paths: ArtifactPaths, 
 
     Returns the export folder; reuses it when its manifest matches.  A failure
     (unsupported op, conversion error) leaves the previous export untouched.
+    Raises GateFailed when int8 costs more accuracy than quantization.max_accuracy_drop;
+    the export is written (or reused) and kept in ``paths.export`` all the same.
     """
     inputs = export_inputs(cfg, ds, paths)
     out = paths.export
     if is_fresh(out, inputs, required=[TFLITE_NAME, cfg.export.header, METRICS_NAME]):
         ui.info(f"export: up to date in {out}")
-        return out
-
-    import keras
-
-    from hil.model.losses import custom_objects
-    from hil.model.network import build_model, param_counts
-
-    staging = out.parent / f".{out.name}.partial"
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    try:
-        trained = keras.models.load_model(paths.train / "model.keras", custom_objects=custom_objects(), compile=False)
-        fixed = build_model(cfg.architecture, cfg.preprocess.frame_size, len(cfg.classes.names), batch_size=1)
-        fixed.set_weights(trained.get_weights())
-
-        calib = ds.windows(cfg.quantization.calibration_split, limit=cfg.quantization.calibration_windows)
-        if len(calib.x) == 0:
-            raise DataError(f"dataset {ds.name}: no {cfg.quantization.calibration_split} windows to calibrate quantisation")
-        ui.info(f"export: converting to int8, calibrated on {len(calib.x)} {cfg.quantization.calibration_split} windows")
-        from hil.export.align import align_mul_scales
-
-        tflite, aligned = align_mul_scales(convert_int8(fixed, calib.x, align=False))
-        stuck = [a["tensor"] for a in aligned if not a["aligned"]]
-        if stuck:
-            ui.info(f"[yellow]export: TFLite and TFLM may differ by 1 LSB after MUL {', '.join(stuck)}[/yellow]")
-        tflite_path = staging / TFLITE_NAME
-        tflite_path.write_bytes(tflite)
-
-        ops = read_ops(tflite_path)
-        check_ops(ops, tflite_path)
-        read_static_and_types(tflite_path)  # raises on dynamic shapes / float tensors
-        inp, outq = read_io(tflite_path)
-        (staging / cfg.export.header).write_text(render_header(tflite, cfg.export.var_name, inp, outq))
-
-        metrics = compare_on_test(cfg, ds, trained, tflite_path, staging, limit=eval_limit)
-        write_json_atomic(staging / METRICS_NAME, metrics)
-
-        outputs: dict[str, Any] = {
-            "sha256": sha256_file(tflite_path),
-            "bytes": len(tflite),
-            "ops": ops,
-            "input": inp.as_dict(),
-            "output": outq.as_dict(),
-            "class_names": list(cfg.classes.names),
-            "preprocess": cfg.preprocess.model_dump(mode="json"),
-            "params": param_counts(fixed)["total"],
-            "tflite": TFLITE_NAME,
-            "header": cfg.export.header,
-            "var_name": cfg.export.var_name,
-            "calibration": {"split": cfg.quantization.calibration_split, "windows": int(len(calib.x))},
-            "quantization_check": metrics["quantization_check"],
-            # MUL output scales moved by a few ulps so TFLite and TFLM requantise alike (hil.export.align)
-            "mul_scale_alignment": aligned,
-        }
-        write_manifest(staging, "export", inputs, outputs)
-    except BaseException:
+    else:
+        staging = out.parent / f".{out.name}.partial"
         shutil.rmtree(staging, ignore_errors=True)
-        raise
-    if out.exists():
-        shutil.rmtree(out)
-    os.replace(staging, out)
-    ui.info(f"export: wrote {out / TFLITE_NAME} ({len(tflite):,} bytes) and {out / cfg.export.header}")
+        staging.mkdir(parents=True)
+        try:
+            _write_export(cfg, ds, paths, inputs, staging, eval_limit)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        if out.exists():
+            shutil.rmtree(out)
+        os.replace(staging, out)
+        ui.info(f"export: wrote {out / TFLITE_NAME} ({(out / TFLITE_NAME).stat().st_size:,} bytes) and {out / cfg.export.header}")
+    check_quantization_gate(out)
     return out
 
 
+def check_quantization_gate(export_dir: Path) -> None:
+    """GateFailed when the export's int8 model lost more test accuracy than its limit allowed."""
+    check = json.loads((export_dir / METRICS_NAME).read_text())["quantization_check"]
+    if not check["passed"]:
+        raise GateFailed(
+            f"int8 quantisation lost {check['accuracy_drop']:.3f} accuracy on the test windows, more than "
+            f"quantization.max_accuracy_drop {check['limit']:g}; artifacts kept in {export_dir}"
+        )
+
+
+def _write_export(cfg: ModelConfig, ds: "PreparedDataset", paths: ArtifactPaths, inputs: dict[str, str],
+                  staging: Path, eval_limit: int | None) -> None:
+    """Everything export_model writes, into ``staging``."""
+    from hil.export.align import align_mul_scales
+    from hil.export.references import load_keras_model
+    from hil.model.network import build_model, param_counts
+
+    keras_path = paths.train / "model.keras"
+    fixed = build_model(cfg.architecture, cfg.preprocess.frame_size, len(cfg.classes.names), batch_size=1)
+    fixed.set_weights(load_keras_model(keras_path).get_weights())
+
+    calib = ds.windows(cfg.quantization.calibration_split, limit=cfg.quantization.calibration_windows)
+    if len(calib.x) == 0:
+        raise DataError(f"dataset {ds.name}: no {cfg.quantization.calibration_split} windows to calibrate quantisation")
+    ui.info(f"export: converting to int8, calibrated on {len(calib.x)} {cfg.quantization.calibration_split} windows")
+    tflite, aligned = align_mul_scales(convert_int8(fixed, calib.x, align=False))
+    stuck = [a["tensor"] for a in aligned if not a["aligned"]]
+    if stuck:
+        ui.info(f"[yellow]export: TFLite and TFLM may differ by 1 LSB after MUL {', '.join(stuck)}[/yellow]")
+    tflite_path = staging / TFLITE_NAME
+    tflite_path.write_bytes(tflite)
+
+    ops = read_ops(tflite_path)
+    check_ops(ops, tflite_path)
+    read_static_and_types(tflite_path)  # raises on dynamic shapes / float tensors
+    inp, outq = read_io(tflite_path)
+    (staging / cfg.export.header).write_text(render_header(tflite, cfg.export.var_name, inp, outq))
+
+    metrics = compare_on_test(cfg, ds, keras_path, tflite_path, staging, limit=eval_limit)
+    write_json_atomic(staging / METRICS_NAME, metrics)
+
+    outputs: dict[str, Any] = {
+        "sha256": sha256_file(tflite_path),
+        "bytes": len(tflite),
+        "ops": ops,
+        "input": inp.as_dict(),
+        "output": outq.as_dict(),
+        "class_names": list(cfg.classes.names),
+        "preprocess": cfg.preprocess.model_dump(mode="json"),
+        "params": param_counts(fixed)["total"],
+        "tflite": TFLITE_NAME,
+        "header": cfg.export.header,
+        "var_name": cfg.export.var_name,
+        "calibration": {"split": cfg.quantization.calibration_split, "windows": int(len(calib.x))},
+        "quantization_check": metrics["quantization_check"],
+        # MUL output scales moved by a few ulps so TFLite and TFLM requantise alike (hil.export.align)
+        "mul_scale_alignment": aligned,
+    }
+    write_manifest(staging, "export", inputs, outputs)
+
+
 def compare_on_test(
-    cfg: ModelConfig, ds: "PreparedDataset", keras_model, tflite_path: Path, out_dir: Path, *, limit: int | None = None
+    cfg: ModelConfig, ds: "PreparedDataset", keras_path: Path, tflite_path: Path, out_dir: Path, *, limit: int | None = None
 ) -> dict[str, Any]:
     """Keras float vs TFLite int8 (reference kernels) vs TFLM-host on the test windows, side by side."""
-    from hil.export.references import tflite_ref_outputs, tflm_host_outputs
-    from hil.model.evaluate import classification_metrics, dequantize, plot_confusion
+    from hil.export.references import reference_outputs
+    from hil.model.evaluate import classification_metrics, plot_confusion
+    from hil.quant import dequantize
 
     test = ds.windows("test", limit=limit)
     if len(test.x) == 0:
         raise DataError(f"dataset {ds.name}: no test windows to evaluate the export on")
     names = list(cfg.classes.names)
     thr = cfg.evaluation.threshold
-    inp, outq = read_io(tflite_path)
-    x_q = quantize_input(test.x, inp.scale, inp.zero_point)
+    _, outq = read_io(tflite_path)
     ui.info(f"export: evaluating Keras, TFLite (reference kernels) and TFLM on {len(test.x)} test windows")
-    logits = np.asarray(keras_model.predict(test.x, batch_size=512, verbose=0), np.float32)
-    q_ref = tflite_ref_outputs(tflite_path, x_q)
-    q_tflm = tflm_host_outputs(tflite_path, x_q)
+    refs = reference_outputs(tflite_path, test.x, keras_path=keras_path)
+    logits, q_ref, q_tflm = refs.keras, refs.tflite, refs.tflm_host
     results = {
         "keras": classification_metrics(test.y, logits, names, thr),
         "tflite": classification_metrics(test.y, dequantize(q_ref, outq.scale, outq.zero_point), names, thr),

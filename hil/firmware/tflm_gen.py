@@ -32,6 +32,7 @@ from pathlib import Path
 from hil.errors import ConfigError
 from hil.export.header import render_header
 from hil.export.tflite_info import read_io, read_ops
+from hil.tflite import schema
 
 DEFAULT_VAR_NAME = "hil_model_tflite"
 ARENA_MARGIN_FRACTION = 0.10
@@ -96,9 +97,8 @@ def resolver_calls(ops: list[str], where: Path | str) -> list[str]:
 
 
 def _builtin_codes(ops: list[str]) -> list[int]:
-    from tensorflow.lite.python import schema_py_generated as schema
-
-    return [int(getattr(schema.BuiltinOperator, o)) for o in ops]
+    enum = schema().BuiltinOperator
+    return [int(getattr(enum, o)) for o in ops]
 
 
 _ALLOC_TOTAL = re.compile(r"Arena allocation total (\d+) bytes")

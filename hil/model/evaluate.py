@@ -24,11 +24,6 @@ def to_probs(scores: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=1, keepdims=True)
 
 
-def dequantize(q: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
-    """Real values of int8 outputs (logits of the exported model)."""
-    return (np.asarray(q, np.float32) - np.float32(zero_point)) * np.float32(scale)
-
-
 def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, k: int) -> np.ndarray:
     m = np.zeros((k, k), np.int64)
     np.add.at(m, (np.asarray(y_true, np.int64), np.asarray(y_pred, np.int64)), 1)

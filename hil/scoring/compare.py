@@ -11,11 +11,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from hil.config import Board
-
-
-def dequantize(q: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
-    """int8 outputs -> float logits, as TFLite defines them: (q - zp) * scale."""
-    return (np.asarray(q, dtype=np.float64) - zero_point) * scale
+from hil.quant import dequantize
 
 
 def agreement(device: np.ndarray, reference: np.ndarray, *, scale: float = 1.0, zero_point: int = 0) -> dict[str, Any]:
@@ -93,7 +89,10 @@ def memory(size: Mapping[str, Any] | None, arena_bytes: int | None) -> dict[str,
 
 
 def metrics(y_true: np.ndarray, scores: np.ndarray, class_names: list[str], threshold: float) -> dict[str, Any]:
-    """classification_metrics of the model helper, on logits (dequantised for int8 backends)."""
+    """classification_metrics of the model helper, on logits (dequantised for int8 backends).
+
+    The scores keep their dtype: float64 dequantised logits are exact (see hil.quant.dequantize).
+    """
     from hil.model.evaluate import classification_metrics
 
-    return classification_metrics(np.asarray(y_true), np.asarray(scores, dtype=np.float32), class_names, threshold)
+    return classification_metrics(np.asarray(y_true), np.asarray(scores), class_names, threshold)

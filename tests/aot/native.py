@@ -9,11 +9,9 @@ from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[2]
-ENGINE = REPO / "firmware" / "engines" / "aot"
-INCLUDE = REPO / "firmware" / "include"
+from bench.support import ENGINE, INCLUDE, KERNELS
+
 HARNESS = Path(__file__).resolve().parent / "host_harness.c"
-KERNELS = sorted(ENGINE.glob("*.c"))
 _COUNTER = itertools.count()
 CFLAGS = ["-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-fPIC", "-shared"]
 

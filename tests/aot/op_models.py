@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tests.aot.models import quantize, random_rep
+from bench.support.models import quantize, random_rep
 
 
 def _k():

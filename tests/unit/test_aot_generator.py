@@ -16,9 +16,10 @@ from hil.errors import ConfigError
 from hil.firmware.aot import SUPPORTED_OPS, generate
 from hil.firmware.aot.lower import lower_op
 from hil.firmware.aot.planner import check_plan, plan_arena
-from hil.firmware.aot.tflite_model import Graph, Operator, Tensor
+from hil.tflite import Graph, Operator, Tensor
 from tests.aot import native
-from tests.aot.models import quantize, random_rep
+from bench.support import qemu_bench
+from bench.support.models import quantize, random_rep
 
 
 def _keras():
@@ -214,7 +215,8 @@ def test_fast_fixed_point_forms_match_reference(tmp_path: Path) -> None:
     """tests/aot/test_fixedpoint.c: aot_requant == srdhm + rdbpot over all shifts, edge and random values."""
     exe = tmp_path / "test_fixedpoint"
     here = Path(native.__file__).parent
-    subprocess.run(["gcc", "-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", f"-I{native.ENGINE}", f"-I{here}",
+    subprocess.run(["gcc", "-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", f"-I{native.ENGINE}",
+                    f"-I{qemu_bench.HERE}",  # fixedpoint_check.h, shared with the QEMU harness
                     str(here / "test_fixedpoint.c"), "-o", str(exe)], check=True)
     res = subprocess.run([str(exe)], capture_output=True, text=True)
     assert res.returncode == 0, res.stdout

@@ -71,7 +71,7 @@ def test_op_bit_exact_on_cortex_m4(name: str, tmp_path) -> None:
     tails for odd channel counts) on QEMU mps2-an386 gives the reference outputs."""
     import keras
 
-    from tests.aot import qemu_bench
+    from bench.support import qemu_bench
 
     if not qemu_bench.tools_available():
         pytest.skip("arm-none-eabi-gcc or qemu-system-arm not installed")

@@ -20,8 +20,9 @@ import numpy as np
 import pytest
 
 from hil.firmware.aot import AotInfo, generate
-from tests.aot import native, qemu_bench, references, signals
-from tests.aot.models import quantize, seed_model
+from bench.support import qemu_bench, signals
+from bench.support.models import quantize, seed_model
+from tests.aot import native, references
 
 pytestmark = pytest.mark.slow
 

@@ -72,6 +72,16 @@ def test_training_profile_overrides_only_its_keys():
         cfg.training_for("fast")
 
 
+def test_full_names_the_recipe_itself_wherever_a_profile_is_taken(tmp_path):
+    cfg = load_model_config(MODEL)
+    assert cfg.training_for("full") == cfg.training_for(None) == (cfg.training, cfg.windows)
+    assert "full" in cfg.profiles  # hil run's and hil train's checks accept it as any other profile
+    data = yaml.safe_load((MODEL / "config.yaml").read_text())
+    data["profiles"]["full"] = {"epochs": 3}
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(data))
+    assert "reserved for the full recipe" in _error(tmp_path, load_model_config)
+
+
 def test_misspelt_key_is_one_line_naming_file_key_and_match(tmp_path):
     path = _edited_boards(tmp_path, lambda d: d.__setitem__("defualt", d.pop("default")))
     msg = _error(path)

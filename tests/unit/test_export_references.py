@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from hil.export.quantize import convert_int8, quantize_input
-from hil.export.references import keras_logits, tflite_ref_outputs, tflm_host_outputs
+from hil.export.references import keras_logits, reference_outputs, tflite_ref_outputs, tflm_host_outputs
 from hil.export.tflite_info import read_io, read_ops
 
 pytestmark = pytest.mark.slow
@@ -25,6 +25,16 @@ def test_windows(tiny_model):
     w = tiny_model.dataset.windows("test")
     inp, _ = read_io(tiny_model.export_dir / "model.tflite")
     return w, quantize_input(w.x, inp.scale, inp.zero_point)
+
+
+def test_reference_outputs_is_the_three_references_on_the_same_windows(tiny_model, test_windows):
+    tfl, keras_path = tiny_model.export_dir / "model.tflite", tiny_model.train_dir / "model.keras"
+    w, xq = test_windows
+    refs = reference_outputs(tfl, w.x[:40], keras_path=keras_path)  # int8 windows quantised from the float ones
+    np.testing.assert_array_equal(refs.tflite, tflite_ref_outputs(tfl, xq[:40]))
+    np.testing.assert_array_equal(refs.tflm_host, tflm_host_outputs(tfl, xq[:40]))
+    np.testing.assert_array_equal(refs.keras, keras_logits(keras_path, w.x[:40]))
+    assert reference_outputs(tfl, w.x[:5], xq[:5]).keras is None
 
 
 def test_references_agree_on_the_tiny_export(tiny_model, test_windows):

@@ -40,16 +40,14 @@ def test_int8_io_static_batch_1_and_supported_ops(exported):
 
 
 def test_weights_int8_and_bias_int32(exported):
-    from hil.export.tflite_info import _load
+    from hil.tflite import read_tflite
 
     folder, _ = exported
-    _, model = _load(folder / "model.tflite")
-    sg = model.subgraphs[0]
-    codes = [c.builtinCode for c in model.operatorCodes]
+    sg = read_tflite(folder / "model.tflite")
     conv_like = {3, 4}  # CONV_2D, DEPTHWISE_CONV_2D
     seen = 0
     for op in sg.operators:
-        if codes[op.opcodeIndex] in conv_like:
+        if op.code in conv_like:
             w, b = sg.tensors[op.inputs[1]], sg.tensors[op.inputs[2]]
             assert w.type == 9, w.name  # int8
             assert b.type == 2, b.name  # int32

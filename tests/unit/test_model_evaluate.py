@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hil.model.evaluate import classification_metrics, dequantize, plot_confusion, to_probs
+from hil.model.evaluate import classification_metrics, plot_confusion, to_probs
+from hil.quant import dequantize
 from hil.model.losses import balanced_class_weights, focal_loss_np
 
 NAMES = ["SR", "SB", "AFIB", "GSVT"]

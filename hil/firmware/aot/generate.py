@@ -17,7 +17,7 @@ import numpy as np
 from hil.errors import ConfigError
 from hil.firmware.aot.lower import FC_ROUNDINGS, FLOAT32, INT8, ConstArray, Lowered, lower_op
 from hil.firmware.aot.planner import check_plan, plan_arena
-from hil.firmware.aot.tflite_model import Graph, Tensor, read_tflite
+from hil.tflite import Graph, Tensor, read_tflite
 
 SOURCES = ("model_aot.c", "model_aot.h")
 _CTYPE_BYTES = {"int8_t": 1, "int16_t": 2, "int32_t": 4, "uint8_t": 1}
@@ -65,6 +65,8 @@ def generate(tflite_path: Path, out_dir: Path, *, fc_rounding: str = "tflite") -
         raise ConfigError(f"{tflite_path}: model file not found", hint="run `hil export` first")
     blob = tflite_path.read_bytes()
     g = read_tflite(tflite_path)
+    if g.subgraphs != 1:
+        raise ConfigError(f"{tflite_path}: the aot engine supports one subgraph, the model has {g.subgraphs}")
     if len(g.inputs) != 1 or len(g.outputs) != 1:
         raise ConfigError(f"{tflite_path}: the aot engine needs exactly one input and one output "
                           f"(model has {len(g.inputs)} and {len(g.outputs)})")

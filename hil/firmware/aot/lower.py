@@ -12,7 +12,7 @@ import numpy as np
 
 from hil.errors import ConfigError
 from hil.firmware.aot import quant
-from hil.firmware.aot.tflite_model import Graph, Operator, Tensor
+from hil.tflite import Graph, Operator, Tensor
 
 INT8, INT32, FLOAT32 = 9, 2, 0
 SUPPORTED_ACTIVATIONS = {0: "NONE", 1: "RELU", 2: "RELU_N1_TO_1", 3: "RELU6"}

@@ -11,28 +11,7 @@ import math
 
 import numpy as np
 
-INT32_MAX = 2**31 - 1
-
-
-def round_half_away(x: float) -> int:
-    """std::round / TfLiteRound: halves away from zero."""
-    return int(math.copysign(math.floor(abs(x) + 0.5), x))
-
-
-def quantize_multiplier(m: float) -> tuple[int, int]:
-    """TFLite QuantizeMultiplier: m = q * 2^shift with q a Q31 in [0.5, 1)."""
-    if m == 0.0:
-        return 0, 0
-    q, shift = math.frexp(m)
-    q_fixed = round_half_away(q * (1 << 31))
-    if q_fixed == (1 << 31):
-        q_fixed //= 2
-        shift += 1
-    if shift < -31:
-        shift, q_fixed = 0, 0
-    if shift > 30:
-        shift, q_fixed = 30, INT32_MAX
-    return q_fixed, shift
+from hil.quant import INT32_MAX, quantize_multiplier, round_half_away
 
 
 def activation_range(act: int, scale: np.float32, zp: int, qmin: int = -128, qmax: int = 127) -> tuple[int, int]:

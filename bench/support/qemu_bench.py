@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tests.aot.native import ENGINE, INCLUDE, KERNELS
+from bench.support import ENGINE, INCLUDE, KERNELS
 
 HERE = Path(__file__).resolve().parent / "qemu"
 ARM_FLAGS = ["-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16"]
@@ -49,7 +49,7 @@ def build_image(gen_dir: Path, work: Path, extra_cflags: list[str] | None = None
     if windows is not None:
         hdr = write_windows(windows, work / "bench_windows.h")
         extra_cflags = [*(extra_cflags or []), f'-DBENCH_WINDOWS="{hdr}"']
-    inc = [f"-I{ENGINE}", f"-I{INCLUDE}", f"-I{gen_dir}", f"-I{HERE.parent}"]
+    inc = [f"-I{ENGINE}", f"-I{INCLUDE}", f"-I{gen_dir}", f"-I{HERE}"]
     engine_srcs = [*KERNELS, gen_dir / "model_aot.c"]
     for src in [*engine_srcs, HERE / "bench_main.c"]:
         obj = work / (src.stem + ".o")

@@ -9,7 +9,7 @@
  *   arena <bytes>
  *   out <output bytes as signed decimals>
  *   win <i> <output bytes>      (one per window of BENCH_WINDOWS, when given)
- *   fixedpoint <checked> <mismatches>   (with -DBENCH_FIXEDPOINT: tests/aot/fixedpoint_check.h)
+ *   fixedpoint <checked> <mismatches>   (with -DBENCH_FIXEDPOINT: fixedpoint_check.h)
  *
  * -DBENCH_WINDOWS="file.h" compiles in a file defining
  *   static const int8_t k_windows[][<input bytes>]

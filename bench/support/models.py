@@ -8,7 +8,7 @@ variants and per-channel scales as an exported model.
 from __future__ import annotations
 
 import os
-from typing import Callable
+from typing import Callable, Iterable
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 

@@ -1,0 +1,1 @@
+"""Benchmarks (run as scripts: bench/bench_*.py); a package only so that ``bench.support`` imports."""
