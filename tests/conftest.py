@@ -1,6 +1,7 @@
 """Shared fixtures, one module per piece of the pipeline (tests/fixtures/*.py)."""
 
 import os
+import shutil
 
 import pytest
 
@@ -31,3 +32,24 @@ def pytest_runtest_setup(item):
 
         require(*dict.fromkeys(names))
 
+
+@pytest.fixture(scope="session", autouse=True)
+def compiler_cache(tmp_path_factory):
+    """Every firmware build of the session compiles through one ccache in the session's work folder.
+
+    TFLM's library is the big compile (minutes on two cores); the qemu-m4 and
+    apollo4 images compile it with the same flags, so the second build takes
+    its objects from the cache. CMake reads CMAKE_<LANG>_COMPILER_LAUNCHER from
+    the environment at a build folder's first configure. Without ccache (it is
+    in `make setup`'s packages) every build compiles its own copy.
+    """
+    if not shutil.which("ccache") or os.environ.get("CMAKE_CXX_COMPILER_LAUNCHER"):
+        yield None
+        return
+    cache = tmp_path_factory.mktemp("ccache")
+    with pytest.MonkeyPatch.context() as mp:
+        for lang in ("C", "CXX"):
+            mp.setenv(f"CMAKE_{lang}_COMPILER_LAUNCHER", "ccache")
+        mp.setenv("CCACHE_DIR", str(cache))
+        mp.setenv("CCACHE_NOHASHDIR", "1")  # -g puts the build folder in the hash otherwise; each image has its own
+        yield cache
