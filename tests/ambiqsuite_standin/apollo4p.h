@@ -10,9 +10,10 @@
  * It is passed only by that test (HIL_AMBIQ_EXTRA_INCLUDE); firmware/ never
  * looks here. Real values: the Cortex-M4 core configuration, UART0_IRQn = 15,
  * and the PL011 register layout and bit positions of UART0/UART1 (the part of
- * the image our port touches directly). Everything marked "placeholder" has a
- * made-up value, so an image built with this file links but must not be
- * flashed: build for a board with the SDK's own apollo4p.h.
+ * the image our port touches directly; the bases 0x4001C000 + n * 0x1000 and
+ * IER at 0x38 are what libam_hal.a's am_hal_uart code computes). Everything
+ * marked "placeholder" has a made-up value, so an image built with this file
+ * links but must not be flashed: build for a board with the SDK's own apollo4p.h.
  */
 #ifndef HIL_TEST_STANDIN_APOLLO4P_H
 #define HIL_TEST_STANDIN_APOLLO4P_H
