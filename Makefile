@@ -4,8 +4,8 @@
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
-APT_PACKAGES := gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib qemu-system-arm cmake clang
-TOOLS := arm-none-eabi-gcc qemu-system-arm cmake clang
+APT_PACKAGES := gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib qemu-system-arm cmake clang ccache
+TOOLS := arm-none-eabi-gcc qemu-system-arm cmake clang ccache
 # The test command the README names, and what .ci/run runs.
 PYTEST_ARGS ?= -m "not device and not nightly"
 

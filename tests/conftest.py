@@ -1,6 +1,9 @@
 """Shared fixtures, one module per piece of the pipeline (tests/fixtures/*.py)."""
 
 import os
+import shutil
+
+import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -10,3 +13,43 @@ pytest_plugins = [
     "tests.fixtures.firmware",
     "tests.fixtures.run",
 ]
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers",
+        "needs_tree(*names): needs the external trees NAMES (tflm, ambiqsuite); skips without them, "
+        "fails with HIL_REQUIRE_TREES=1 (tests/trees.py)",
+    )
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    # Before the test's fixtures, which would otherwise start building against a missing tree.
+    names = [n for m in item.iter_markers("needs_tree") for n in m.args]
+    if names:
+        from tests.trees import require
+
+        require(*dict.fromkeys(names))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def compiler_cache(tmp_path_factory):
+    """Every firmware build of the session compiles through one ccache in the session's work folder.
+
+    TFLM's library is the big compile (minutes on two cores); the qemu-m4 and
+    apollo4 images compile it with the same flags, so the second build takes
+    its objects from the cache. CMake reads CMAKE_<LANG>_COMPILER_LAUNCHER from
+    the environment at a build folder's first configure. Without ccache (it is
+    in `make setup`'s packages) every build compiles its own copy.
+    """
+    if not shutil.which("ccache") or os.environ.get("CMAKE_CXX_COMPILER_LAUNCHER"):
+        yield None
+        return
+    cache = tmp_path_factory.mktemp("ccache")
+    with pytest.MonkeyPatch.context() as mp:
+        for lang in ("C", "CXX"):
+            mp.setenv(f"CMAKE_{lang}_COMPILER_LAUNCHER", "ccache")
+        mp.setenv("CCACHE_DIR", str(cache))
+        mp.setenv("CCACHE_NOHASHDIR", "1")  # -g puts the build folder in the hash otherwise; each image has its own
+        yield cache

@@ -1,7 +1,10 @@
 """The apollo4 port: a clear configure-time error without the AmbiqSuite SDK,
 the start-up code and linker script placing the image after the secure
 bootloader, and (with HIL_AMBIQSUITE_ROOT and, for the board's default tflm
-engine, HIL_TFLM_ROOT set) the full Apollo4 Plus EVB image of ``tiny_export``.
+engine, HIL_TFLM_ROOT set; in CI always, see tests/trees.py) the full Apollo4
+Plus EVB image of ``tiny_export``, linked against the SDK's prebuilt HAL and BSP.
+An SDK copy without CMSIS/AmbiqMicro/Include/apollo4p.h is compiled against the
+stand-in in tests/ambiqsuite_standin/ (that image links but is not for a board).
 
     HIL_AMBIQSUITE_ROOT=<AmbiqSuite> HIL_TFLM_ROOT=<tflite-micro> \\
         .venv/bin/pytest tests/integration/test_apollo4_build.py -q
@@ -24,20 +27,6 @@ APP_BASE = 0x18000
 CPU = ["-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16"]
 
 
-def _sdk() -> Path | None:
-    root = os.environ.get("HIL_AMBIQSUITE_ROOT")
-    if root and (Path(root) / "mcu" / "apollo4p" / "am_mcu_apollo.h").is_file():
-        return Path(root)
-    return None
-
-
-def _tflm() -> Path | None:
-    root = os.environ.get("HIL_TFLM_ROOT")
-    if root and (Path(root) / "tensorflow" / "lite" / "micro" / "micro_interpreter.h").is_file():
-        return Path(root)
-    return None
-
-
 def _sections(elf: Path) -> dict[str, int]:
     out = subprocess.run(["arm-none-eabi-objdump", "-h", str(elf)], capture_output=True, text=True, check=True).stdout
     rows = [line.split() for line in out.splitlines() if line.strip()[:1].isdigit()]
@@ -54,6 +43,24 @@ def test_configure_fails_clearly_without_the_sdk(tmp_path):
     text = " ".join((r.stdout + r.stderr).split())
     assert r.returncode != 0
     assert "HIL_AMBIQSUITE_ROOT" in text and "AmbiqSuite" in text
+
+
+def test_configure_names_the_register_header_a_partial_sdk_lacks(tmp_path):
+    """An SDK copy without apollo4p.h (as ../shared's): the error names the file and HIL_AMBIQ_EXTRA_INCLUDE."""
+    sdk = tmp_path / "sdk"
+    for f in ("mcu/apollo4p/am_mcu_apollo.h", "boards/apollo4p_evb/bsp/am_bsp_pins.h"):
+        (sdk / f).parent.mkdir(parents=True, exist_ok=True)
+        (sdk / f).write_text("")
+    env = {k: v for k, v in os.environ.items() if k != "HIL_AMBIQ_EXTRA_INCLUDE"}
+    r = subprocess.run(
+        ["cmake", "-S", str(FIRMWARE), "-B", str(tmp_path / "b"), f"-DCMAKE_TOOLCHAIN_FILE={TOOLCHAIN}",
+         "-DHIL_PORT=apollo4", f"-DHIL_AMBIQSUITE_ROOT={sdk}", "-DHIL_ENGINE=test",
+         f"-DHIL_ENGINE_DIR={REPO / 'tests' / 'firmware_engine'}"],
+        capture_output=True, text=True, env=env, timeout=120,
+    )  # fmt: skip
+    text = " ".join((r.stdout + r.stderr).split())
+    assert r.returncode != 0
+    assert "CMSIS/AmbiqMicro/Include/apollo4p.h" in text and "HIL_AMBIQ_EXTRA_INCLUDE" in text
 
 
 def test_startup_and_linker_script_put_the_vector_table_after_the_bootloader(tmp_path):
@@ -89,14 +96,17 @@ def test_startup_and_linker_script_put_the_vector_table_after_the_bootloader(tmp
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(_sdk() is None, reason="HIL_AMBIQSUITE_ROOT is not set to an AmbiqSuite SDK with apollo4p "
-                    "(it is licensed, never committed; see docs/boards.md)")
-@pytest.mark.skipif(_tflm() is None, reason="HIL_TFLM_ROOT is not set: apollo4's default engine is tflm "
-                    "(`hil deps tflm` prints how to get the pinned TFLM tree)")
-def test_apollo4_image_builds(tiny_export):
+@pytest.mark.needs_tree("ambiqsuite", "tflm")  # apollo4's default engine is tflm
+def test_apollo4_image_builds(tiny_export, monkeypatch):
+    """The board's image, compiled and linked against the SDK's real libam_hal.a / libam_bsp.a."""
     from hil.artifacts import ArtifactPaths
     from hil.config import load_board, load_model_config
     from hil.firmware.build import build_firmware
+    from tests.trees import ambiq_extra_include
+
+    standin = ambiq_extra_include()
+    if standin:  # a partial SDK copy without apollo4p.h: compile against the tests' stand-in
+        monkeypatch.setenv("HIL_AMBIQ_EXTRA_INCLUDE", str(standin))
 
     board = load_board("apollo4", REPO / "boards.yaml")
     cfg = load_model_config(REPO / "models" / "rhythm-4-effv2")
@@ -104,6 +114,9 @@ def test_apollo4_image_builds(tiny_export):
     folder = build_firmware(board, cfg, paths, board.engine)
     sections = _sections(folder / "hil.elf")
     assert sections[".isr_vector"] == APP_BASE
+    syms = subprocess.run(["arm-none-eabi-nm", str(folder / "hil.elf")], capture_output=True, text=True, check=True).stdout
+    assert " T am_hal_uart_configure" in syms and " T am_hal_pwrctrl_low_power_init" in syms  # from libam_hal.a
+    assert " D g_AM_BSP_GPIO_COM_UART_TX" in syms  # from libam_bsp.a
     size = json.loads((folder / "size.json").read_text())
     assert size["engine"] == "tflm" and size["port"] == "apollo4"
     assert size["flash_bytes"] <= board.memory.flash_bytes

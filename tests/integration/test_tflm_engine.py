@@ -1,9 +1,10 @@
 """The ``tflm`` engine: the model sources hil.firmware.tflm_gen writes, the
-configure-time error without a TFLM tree, and (with HIL_TFLM_ROOT set) the real
+configure-time error without a TFLM tree, and (with HIL_TFLM_ROOT set; in CI
+always, see tests/trees.py) the real
 TFLM image of ``tiny_export`` on QEMU mps2-an386, bit-exact with TFLite
 (BUILTIN_REF) and TFLM on the host, with PROFILE and INFO from the interpreter.
 
-    HIL_TFLM_ROOT=/path/to/tflite-micro .venv/bin/pytest tests/integration/test_tflm_engine.py -q
+    HIL_TFLM_ROOT=/path/to/tflite-micro [HIL_CMSIS_NN_ROOT=...] .venv/bin/pytest tests/integration/test_tflm_engine.py -q
 """
 
 from __future__ import annotations
@@ -28,18 +29,7 @@ FIRMWARE = REPO / "firmware"
 TOOLCHAIN = FIRMWARE / "cmake" / "arm-none-eabi.cmake"
 
 
-def _tflm_root() -> Path | None:
-    root = os.environ.get("HIL_TFLM_ROOT")
-    if root and (Path(root) / "tensorflow" / "lite" / "micro" / "micro_interpreter.h").is_file():
-        return Path(root)
-    return None
-
-
-needs_tflm = pytest.mark.skipif(
-    _tflm_root() is None,
-    reason="HIL_TFLM_ROOT is not set to a TFLM tree: the tflm engine compiles TensorFlow Lite Micro from it "
-    "(`hil deps tflm` prints the pinned commit and the steps)",
-)
+needs_tflm = pytest.mark.needs_tree("tflm")  # skips without HIL_TFLM_ROOT; fails with HIL_REQUIRE_TREES=1
 
 
 # --- generator (no TFLM tree needed) -------------------------------------------------------

@@ -5,13 +5,14 @@
  * buffered transfers are not used, so the app sees the same ring as on every
  * port). TX polls the FIFO-full flag. Cycles: DWT CYCCNT at the core clock.
  *
- * Not built in CI (needs HIL_AMBIQSUITE_ROOT); see port.cmake.
+ * Needs HIL_AMBIQSUITE_ROOT; see port.cmake.
  */
 #include <stdint.h>
 
-#include "am_bsp.h"
 #include "am_mcu_apollo.h"
-#include "am_util.h"
+/* Only the BSP's pin table: am_bsp.h pulls in the LED and button drivers
+ * (devices/), which this port does not use. */
+#include "am_bsp_pins.h"
 
 #include "hil_app.h"
 #include "hil_port.h"
@@ -20,6 +21,10 @@
 #ifndef HIL_BOARD_NAME
 #define HIL_BOARD_NAME "apollo4"
 #endif
+
+/* The EVB's COM UART (am_bsp.h: COM_UART_INST); the RX interrupt
+ * below reads UART0's registers directly, so it is fixed here. */
+#define COM_UART_INST 0
 
 
 /* HIL_APOLLO4_HP_MODE=1: the MCU in high-performance mode (192 MHz); else
@@ -92,14 +97,14 @@ void hil_port_init(void)
     am_hal_sysctrl_fpu_enable();
     am_hal_sysctrl_fpu_stacking_enable(true);
 
-    am_hal_uart_initialize(AM_BSP_UART_PRINT_INST, &uart_handle);
+    am_hal_uart_initialize(COM_UART_INST, &uart_handle);
     am_hal_uart_power_control(uart_handle, AM_HAL_SYSCTRL_WAKE, false);
     am_hal_uart_configure(uart_handle, &uart_config);
     am_hal_gpio_pinconfig(AM_BSP_GPIO_COM_UART_TX, g_AM_BSP_GPIO_COM_UART_TX);
     am_hal_gpio_pinconfig(AM_BSP_GPIO_COM_UART_RX, g_AM_BSP_GPIO_COM_UART_RX);
     am_hal_uart_interrupt_enable(uart_handle, AM_HAL_UART_INT_RX | AM_HAL_UART_INT_RX_TMOUT);
-    NVIC_SetPriority((IRQn_Type)(UART0_IRQn + AM_BSP_UART_PRINT_INST), AM_IRQ_PRIORITY_DEFAULT);
-    NVIC_EnableIRQ((IRQn_Type)(UART0_IRQn + AM_BSP_UART_PRINT_INST));
+    NVIC_SetPriority((IRQn_Type)(UART0_IRQn + COM_UART_INST), AM_IRQ_PRIORITY_DEFAULT);
+    NVIC_EnableIRQ((IRQn_Type)(UART0_IRQn + COM_UART_INST));
 
     CoreDebug->DEMCR |= CoreDebug_DEMCR_TRCENA_Msk;
     DWT->CYCCNT = 0;
