@@ -395,6 +395,49 @@ def _plots(cfg: ModelConfig, windows: Windows, outputs: np.ndarray, ticks: np.nd
     )
 
 
+# --------------------------------------------------------------------------- diagnose
+
+DIAGNOSE_SERIAL_LOG = "diagnose-serial.log"
+DIAGNOSE_FLASH_LOG = "diagnose-flash.log"
+
+
+def diagnose(board: Board, firmware: Firmware, prepared: Prepared, windows: Windows, indices: list[int],
+             run_dir: Path, *, flash: bool = True, budget_s: float | None = None,
+             timer: StageTimer | None = None) -> tuple[dict[str, Any], InfraError | None]:
+    """Layer-by-layer diagnosis of ``indices`` in a session of its own (own logs: the run's stay as they are).
+
+    Returns the ``diagnosis`` section and the InfraError that stopped it (None when it finished), so the
+    caller writes the report before it reports the failure: nothing measured is lost."""
+    from hil.scoring import diagnosis as diag_mod
+
+    t = timer or StageTimer(announce=False)
+    t0 = time.monotonic()
+    with t.stage("diagnose", f"layer-by-layer on {len(indices)} disagreeing window(s)"):
+        try:
+            with DeviceSession(board, firmware.dir, expect=prepared.expect, flash_log=run_dir / DIAGNOSE_FLASH_LOG,
+                               serial_log=run_dir / DIAGNOSE_SERIAL_LOG, flash=flash) as session:
+                engine = session.info.engine if session.info is not None else None
+                doc = diag_mod.diagnose(session.client, prepared.tflite, ((i, windows.x_int8[i]) for i in indices),
+                                        engine=engine, budget_s=budget_s)
+        except InfraError as exc:
+            doc = {"windows": [], "first_divergence": None, "seconds": round(time.monotonic() - t0, 3),
+                   "complete": False, "error": str(exc)}
+            ui.info(f"  [yellow]no diagnosis: {exc}[/yellow]")
+            # An engine without DUMP (BAD_ARG) is a missing feature, not a broken link: the run keeps its verdict.
+            return doc, (None if _cannot_dump(exc) else exc)
+    line = diag_mod.summary(doc)
+    ui.info(f"  {line or 'no op diverges on the diagnosed windows (the difference is in the link or the app)'}")
+    return doc, None
+
+
+def _cannot_dump(exc: BaseException) -> bool:
+    from hil.device.framing import ErrorCode
+    from hil.device.protocol import DeviceError
+
+    cause = exc.__cause__ if isinstance(exc.__cause__, DeviceError) else exc
+    return isinstance(cause, DeviceError) and cause.code == ErrorCode.BAD_ARG
+
+
 # --------------------------------------------------------------------------- report
 
 

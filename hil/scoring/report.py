@@ -237,6 +237,54 @@ def _profile_html(profiles: Sequence[Mapping[str, Any]]) -> list[str]:
     return parts
 
 
+def _tensor_png(t: Mapping[str, Any], title: str) -> str:
+    import matplotlib.pyplot as plt
+
+    dev, ref = np.asarray(t["device"], float), np.asarray(t["expected"], float)
+    fig, (a, b) = plt.subplots(2, 1, figsize=(7, 3.6), sharex=True)
+    a.plot(ref, lw=0.8, label=t["reference"])
+    a.plot(dev, lw=0.8, label="device", alpha=0.8)
+    a.legend(fontsize=7)
+    a.set_title(title)
+    b.plot(dev - ref, lw=0.8, color="#c44e52")
+    b.set_ylabel("device − ref (LSB)")
+    b.set_xlabel("element (flattened)")
+    return _png(fig)
+
+
+def _diagnosis_html(diag: Mapping[str, Any] | None) -> list[str]:
+    """The diagnosis: the first diverging op, a table per window and a plot of that tensor."""
+    if not diag:
+        return []
+    parts = ["<h2>Layer-by-layer diagnosis</h2>"]
+    if diag.get("error"):
+        parts.append(f"<p class='fail'>{html.escape(str(diag['error']))}</p>")
+    first = diag.get("first_divergence")
+    parts.append("<p>" + (html.escape(f"first divergence: op {first['index']} {first['op']} (tensor {first.get('output')}), "
+                                      f"up to {first['max_abs_diff_lsb']:g} LSB, vs {', '.join(first['references'])}")
+                          if first else "no op diverges on the diagnosed windows") + "</p>")
+    for w in diag.get("windows") or []:
+        d = w.get("first_divergence")
+        if d is None:
+            parts.append(f"<p class='note'>window {w['window']}: every tensor matches both references</p>")
+            continue
+        parts.append(f"<h3>window {w['window']}</h3><table><tr><th>op</th><th>type</th><th>tensor</th>"
+                     + "".join(f"<th>max |diff| vs {r}</th><th>differing vs {r}</th>" for r in w["layers"]) + "</tr>")
+        rows = zip(*w["layers"].values())
+        for row in rows:
+            if row[0]["index"] < d["index"] - 1:
+                continue  # the ops before the divergence agree; show from the one before it
+            cells = "".join(f"<td>{x['max_abs_diff_lsb']:g}</td><td>{x['differing_share']:.1%}</td>" for x in row)
+            cls = " class='fail'" if row[0]["index"] == d["index"] else ""
+            parts.append(f"<tr{cls}><td>{row[0]['index']}</td><td>{html.escape(row[0]['op'])}</td>"
+                         f"<td>{html.escape(str(row[0].get('output')))}</td>{cells}</tr>")
+        parts.append("</table>")
+        if w.get("tensor"):
+            png = _tensor_png(w["tensor"], f"op {d['index']} {d['op']}: device against {w['tensor']['reference']}")
+            parts.append(f"<img alt='diverging tensor' src='{png}'>")
+    return parts
+
+
 def _fmt(v: Any, digits: int = 4) -> str:
     if v is None:
         return "—"
