@@ -188,8 +188,26 @@ def run_pipeline(opts: RunOptions) -> RunResult:
     refs = st.references(prepared, windows, plan.paths.train / "model.keras", timer=t)
     ident = st.RunIdentity(plan.run_dir.name, plan.board, plan.engine, plan.cfg, plan.gates, FILES)
     rep, plots = st.compare(ident, prepared, fw, windows, streamed, refs, timer=t)
+    failure = _auto_diagnose(plan, prepared, fw, windows, streamed, refs, rep, t)
     rep = st.write_reports(plan.run_dir, rep, plots, t)
+    if failure is not None:  # the report is on disk first
+        raise failure
     return RunResult(plan.run_dir, rep, EXIT_OK if rep.gates.passed else EXIT_GATE_FAILED)
+
+
+def _auto_diagnose(plan: Plan, prepared: st.Prepared, fw: st.Firmware, windows: st.Windows, streamed: st.Streamed,
+                   refs: Any, rep: Any, t: st.StageTimer) -> Exception | None:
+    """When the device disagrees with a reference: the first few such windows, layer by layer, time-bounded."""
+    from hil.scoring import diagnosis as diag_mod
+    from hil.scoring.report_model import Diagnosis
+
+    bad = diag_mod.disagreeing(streamed.outputs, refs.tflite, refs.tflm_host)
+    if not bad:
+        return None
+    doc, failure = st.diagnose(plan.board, fw, prepared, windows, bad[:diag_mod.DIAGNOSE_WINDOWS], plan.run_dir,
+                               flash=plan.opts.flash, budget_s=diag_mod.DIAGNOSE_BUDGET_S, timer=t)
+    rep.diagnosis = Diagnosis.model_validate(doc)
+    return failure
 
 
 __all__ = ["RunOptions", "RunResult", "Plan", "plan_run", "run_pipeline"]

@@ -32,6 +32,7 @@ from hil.export.references import References, reference_outputs
 from hil.quant import dequantize
 from hil.scoring import compare as cmp
 from hil.scoring import gates as gates_mod
+from hil.scoring import profile as profile_mod
 from hil.scoring import report as report_mod
 from hil.scoring.report_model import Report
 from hil.scoring.runner import (
@@ -214,6 +215,7 @@ class Streamed:
     device_info: dict[str, Any] = field(default_factory=dict)
     flash: dict[str, Any] = field(default_factory=dict)
     stats: StreamStats | None = None  # None: nothing was left to stream
+    profile: list[dict[str, Any]] = field(default_factory=list)  # raw per-op samples (profile.json), per engine
 
 
 def stream(board: Board, firmware: Firmware, prepared: Prepared, windows: Windows, run_dir: Path, *,
@@ -238,17 +240,38 @@ def stream(board: Board, firmware: Firmware, prepared: Prepared, windows: Window
                 flash_doc = {"flasher": r.flasher, "seconds": r.seconds, "notes": r.notes}
             stats = _stream_session(session, windows, store, run_dir, done, max_recoveries, show_progress, t)
             info_doc = session.info_dict()
+            profile_raw = profile_device(session, windows, run_dir, timer=t)
         ui.info(f"  scored {stats.scored} windows ({stats.recoveries} recoveries) in {stats.seconds:.1f} s "
                 f"({stats.scored / max(stats.seconds, 1e-9):.1f} windows/s)")
     else:
         ui.info("  every window is already scored; recomputing the report only")
+        profile_raw = profile_mod.load(run_dir)
     records = ResultsStore(run_dir / RESULTS).load()
     outputs, ticks = results_arrays(records, n)
     for i in range(n):  # the saved results must be of these very windows
         if records[i]["true"] != int(windows.y[i]):
             raise ConfigError(f"{run_dir / RESULTS}: window {i} has class {records[i]['true']}, "
                               f"the dataset says {int(windows.y[i])}")
-    return Streamed(outputs, ticks, info_doc, flash_doc, stats)
+    return Streamed(outputs, ticks, info_doc, flash_doc, stats, profile_raw)
+
+
+def profile_device(session: DeviceSession, windows: Windows, run_dir: Path, *,
+                   timer: StageTimer | None = None) -> list[dict[str, Any]]:
+    """PROFILE after a few of the run's windows, in the streaming's session; saved to profile.json.
+
+    A device that cannot profile costs the run its profile, never its results: the failure
+    becomes a warning in the report (``profile`` empty)."""
+    t = timer or StageTimer(announce=False)
+    with t.stage("profile", f"per-op profile of {min(len(windows), profile_mod.PROFILE_WINDOWS)} invokes"):
+        try:
+            client = session.client or session.reconnect()
+            engine = (session.info.engine if session.info is not None else None) or session.board.engine
+            raw = [profile_mod.collect(client, windows.x_int8, engine)]
+        except InfraError as exc:
+            ui.info(f"  [yellow]no per-op profile: {exc}[/yellow]")
+            return []
+    profile_mod.save(run_dir, raw)
+    return raw
 
 
 def _stream_session(session: DeviceSession, windows: Windows, store: ResultsStore, run_dir: Path,
@@ -351,6 +374,7 @@ def _report_doc(ident: RunIdentity, prepared: Prepared, firmware: Firmware, wind
         "memory": cmp.memory(firmware.size, streamed.device_info.get("arena_bytes") or firmware.size.get("arena_bytes")),
         "device_info": streamed.device_info, "flash": streamed.flash,
         "stream": None if streamed.stats is None else _stream_doc(streamed.stats),
+        "profile": [p for p in (profile_mod.section(r, prepared.tflite, ident.board) for r in streamed.profile) if p],
         "files": ident.files, "warnings": warnings,
     }
 
@@ -369,6 +393,49 @@ def _plots(cfg: ModelConfig, windows: Windows, outputs: np.ndarray, ticks: np.nd
         examples_ref=[f"{windows.refs[i].record} lead {windows.refs[i].lead} @{windows.refs[i].start}" for i in ex],
         sample_rate=cfg.preprocess.sample_rate,
     )
+
+
+# --------------------------------------------------------------------------- diagnose
+
+DIAGNOSE_SERIAL_LOG = "diagnose-serial.log"
+DIAGNOSE_FLASH_LOG = "diagnose-flash.log"
+
+
+def diagnose(board: Board, firmware: Firmware, prepared: Prepared, windows: Windows, indices: list[int],
+             run_dir: Path, *, flash: bool = True, budget_s: float | None = None,
+             timer: StageTimer | None = None) -> tuple[dict[str, Any], InfraError | None]:
+    """Layer-by-layer diagnosis of ``indices`` in a session of its own (own logs: the run's stay as they are).
+
+    Returns the ``diagnosis`` section and the InfraError that stopped it (None when it finished), so the
+    caller writes the report before it reports the failure: nothing measured is lost."""
+    from hil.scoring import diagnosis as diag_mod
+
+    t = timer or StageTimer(announce=False)
+    t0 = time.monotonic()
+    with t.stage("diagnose", f"layer-by-layer on {len(indices)} disagreeing window(s)"):
+        try:
+            with DeviceSession(board, firmware.dir, expect=prepared.expect, flash_log=run_dir / DIAGNOSE_FLASH_LOG,
+                               serial_log=run_dir / DIAGNOSE_SERIAL_LOG, flash=flash) as session:
+                engine = session.info.engine if session.info is not None else None
+                doc = diag_mod.diagnose(session.client, prepared.tflite, ((i, windows.x_int8[i]) for i in indices),
+                                        engine=engine, budget_s=budget_s)
+        except InfraError as exc:
+            doc = {"windows": [], "first_divergence": None, "seconds": round(time.monotonic() - t0, 3),
+                   "complete": False, "error": str(exc)}
+            ui.info(f"  [yellow]no diagnosis: {exc}[/yellow]")
+            # An engine without DUMP (BAD_ARG) is a missing feature, not a broken link: the run keeps its verdict.
+            return doc, (None if _cannot_dump(exc) else exc)
+    line = diag_mod.summary(doc)
+    ui.info(f"  {line or 'no op diverges on the diagnosed windows (the difference is in the link or the app)'}")
+    return doc, None
+
+
+def _cannot_dump(exc: BaseException) -> bool:
+    from hil.device.framing import ErrorCode
+    from hil.device.protocol import DeviceError
+
+    cause = exc.__cause__ if isinstance(exc.__cause__, DeviceError) else exc
+    return isinstance(cause, DeviceError) and cause.code == ErrorCode.BAD_ARG
 
 
 # --------------------------------------------------------------------------- report

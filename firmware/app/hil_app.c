@@ -25,6 +25,15 @@ static hil_engine_status_t engine_status = HIL_ENGINE_ERR_INIT;
 static hil_tensor_info_t in_info;
 static hil_tensor_info_t out_info;
 
+/* DUMP state: the tensor of the last dump stays valid until the next
+ * invoke, so the chunks of one tensor cost one partial run. */
+static int dump_valid;
+static uint16_t dump_op;
+static uint32_t dump_crc;
+static const uint8_t *dump_data;
+static hil_tensor_info_t dump_info;
+
+
 static void send_frame(uint8_t type, uint16_t seq, const uint8_t *payload, size_t len)
 {
     size_t raw_len = hil_frame_build(type, seq, payload, len, tx_raw, sizeof tx_raw);
@@ -141,6 +150,7 @@ static void on_hello(uint16_t seq)
 /* One invoke of the last window; returns the engine status and the ticks. */
 static hil_engine_status_t run_once(uint32_t *ticks)
 {
+    dump_valid = 0; /* an invoke overwrites the dumped tensor */
     memcpy(hil_engine_input(), last_window, last_window_len);
     uint32_t t0 = hil_port_cycles();
     hil_engine_status_t st = hil_engine_invoke();
@@ -231,6 +241,56 @@ static void on_profile(uint16_t seq)
     send_frame(HIL_MSG_PROFILE_RESULT, seq, p, 4u + 8u * count);
 }
 
+__attribute__((weak)) const void *hil_engine_dump(size_t op_index, hil_tensor_info_t *info)
+{
+    (void)op_index;
+    (void)info;
+    return NULL;
+}
+
+static void on_dump(const hil_frame_t *f)
+{
+    if (f->length != HIL_DUMP_REQ_HEADER + in_info.bytes) {
+        send_error(HIL_ERR_BAD_SIZE, f->seq);
+        return;
+    }
+    if (engine_status != HIL_ENGINE_OK) {
+        send_error(HIL_ERR_ENGINE, f->seq);
+        return;
+    }
+    const uint16_t op = hil_get_u16(f->payload);
+    const uint32_t offset = hil_get_u32(f->payload + 4);
+    const uint8_t *window = f->payload + HIL_DUMP_REQ_HEADER;
+    const uint32_t crc = hil_crc32(window, in_info.bytes);
+    if (!dump_valid || dump_op != op || dump_crc != crc) {
+        dump_valid = 0;
+        memcpy(hil_engine_input(), window, in_info.bytes);
+        dump_data = (const uint8_t *)hil_engine_dump(op, &dump_info);
+        if (dump_data == NULL) {
+            send_error(HIL_ERR_BAD_ARG, f->seq);
+            return;
+        }
+        dump_valid = 1;
+        dump_op = op;
+        dump_crc = crc;
+    }
+    if (offset > dump_info.bytes) {
+        send_error(HIL_ERR_BAD_ARG, f->seq);
+        return;
+    }
+    static uint8_t p[HIL_MAX_PAYLOAD];
+    uint32_t n = dump_info.bytes - offset;
+    if (n > HIL_MAX_PAYLOAD - HIL_DUMP_HEADER) {
+        n = HIL_MAX_PAYLOAD - HIL_DUMP_HEADER;
+    }
+    hil_put_u16(p, op);
+    hil_put_u16(p + 2, (uint16_t)hil_engine_profile(NULL, 0));
+    put_tensor(p + 4, &dump_info);
+    hil_put_u32(p + 36, offset);
+    memcpy(p + HIL_DUMP_HEADER, dump_data + offset, n);
+    send_frame(HIL_MSG_DUMP_RESULT, f->seq, p, HIL_DUMP_HEADER + n);
+}
+
 #ifdef HIL_TEST_COMMANDS
 static void crash(void)
 {
@@ -279,6 +339,9 @@ static void dispatch(const uint8_t *raw, size_t len)
         send_frame(HIL_MSG_SINK_ACK, f.seq, ack, sizeof ack);
         break;
     }
+    case HIL_MSG_DUMP:
+        on_dump(&f);
+        break;
     case HIL_MSG_PROFILE:
         if (f.length != 0) {
             send_error(HIL_ERR_BAD_SIZE, f.seq);

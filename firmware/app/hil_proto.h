@@ -25,6 +25,10 @@
 #define HIL_SEQ_UNKNOWN 0xFFFFu
 #define HIL_BENCH_MAX 100000u
 #define HIL_ERROR_TEXT_MAX 160u
+/* DUMP request: u16 op, u16 reserved, u32 offset, then the window. */
+#define HIL_DUMP_REQ_HEADER 8u
+/* DUMP_RESULT: u16 op, u16 ops, tensor (32 bytes), u32 offset, then data. */
+#define HIL_DUMP_HEADER 40u
 
 enum {
     HIL_MSG_HELLO = 0x01,
@@ -33,6 +37,7 @@ enum {
     HIL_MSG_ECHO = 0x04,
     HIL_MSG_PROFILE = 0x05,
     HIL_MSG_SINK = 0x06,
+    HIL_MSG_DUMP = 0x07,
     HIL_MSG_CRASH = 0x0E,
     HIL_MSG_INFO = 0x81,
     HIL_MSG_RESULT = 0x82,
@@ -40,6 +45,7 @@ enum {
     HIL_MSG_ECHO_REPLY = 0x84,
     HIL_MSG_PROFILE_RESULT = 0x85,
     HIL_MSG_SINK_ACK = 0x86,
+    HIL_MSG_DUMP_RESULT = 0x87,
     HIL_MSG_ERROR = 0xFF,
 };
 

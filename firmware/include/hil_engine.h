@@ -71,6 +71,13 @@ hil_engine_status_t hil_engine_invoke(void);
  * Writes at most max entries; returns the number of ops in the model. */
 size_t hil_engine_profile(hil_op_profile_t *out, size_t max);
 
+/* Diagnosis (DUMP, docs/protocol.md): runs ops 0..op_index of the model on
+ * the current input and returns op op_index's output tensor (described in
+ * *info), valid until the next invoke or dump; NULL when op_index is out of
+ * range or the engine cannot dump. Optional: the app links a weak default
+ * that returns NULL (the device then answers DUMP with ERROR BAD_ARG). */
+const void *hil_engine_dump(size_t op_index, hil_tensor_info_t *info);
+
 #ifdef __cplusplus
 }
 #endif

@@ -58,6 +58,11 @@ def render_summary(rep: Report, run_dir: Path) -> None:
     ui.console.print(g)
     for warning in rep.warnings:
         ui.console.print(f"[yellow]warning:[/yellow] {warning}")
+    from hil.scoring.diagnosis import summary as diagnosis_summary
+
+    line = diagnosis_summary(rep.diagnosis)
+    if line:
+        ui.console.print(f"[bold red]{line}[/bold red]")
     verdict = "[bold green]PASSED[/bold green]" if rep["gates"]["passed"] else "[bold red]FAILED[/bold red]"
     ui.console.print(f"{verdict}  run folder: {run_dir} (report.html, report.json, junit.xml, results.jsonl)")
 

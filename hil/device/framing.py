@@ -33,6 +33,7 @@ class MsgType(IntEnum):
     ECHO = 0x04
     PROFILE = 0x05
     SINK = 0x06
+    DUMP = 0x07
     CRASH = 0x0E
     INFO = 0x81
     RESULT = 0x82
@@ -40,6 +41,7 @@ class MsgType(IntEnum):
     ECHO_REPLY = 0x84
     PROFILE_RESULT = 0x85
     SINK_ACK = 0x86
+    DUMP_RESULT = 0x87
     ERROR = 0xFF
 
 

@@ -116,6 +116,32 @@ class BenchResult:
     max_ticks: int
 
 
+@dataclass(frozen=True)
+class DumpedTensor:
+    """One op's output tensor as the device computed it (DUMP)."""
+
+    op_index: int
+    ops_total: int
+    info: TensorInfo
+    data: bytes
+
+    def array(self) -> np.ndarray:
+        dtype = {"int8": np.int8, "uint8": np.uint8, "int16": np.int16, "float32": np.float32}[self.info.dtype]
+        return np.frombuffer(self.data, dtype=dtype).reshape(self.info.shape)
+
+
+DUMP_HEADER = 40  # u16 op, u16 ops, tensor (32), u32 offset
+
+
+def parse_dump_chunk(payload: bytes) -> tuple[int, int, TensorInfo, int, bytes]:
+    """(op_index, ops_total, tensor, offset, data) of one DUMP_RESULT payload."""
+    if len(payload) < DUMP_HEADER:
+        raise ValueError(f"DUMP_RESULT of {len(payload)} bytes, expected at least {DUMP_HEADER}")
+    op, ops = struct.unpack_from("<HH", payload, 0)
+    (offset,) = struct.unpack_from("<I", payload, 36)
+    return op, ops, _tensor(payload[4:36]), offset, bytes(payload[DUMP_HEADER:])
+
+
 def _tensor(buf: bytes) -> TensorInfo:
     dtype, ndims = buf[0], buf[1]
     dims = struct.unpack_from("<4i", buf, 4)
@@ -386,6 +412,29 @@ class DeviceClient:
             idx, code, ticks = struct.unpack_from("<HHI", frame.payload, 4 + 8 * i)
             out.append(OpProfile(idx, OP_NAMES.get(code, f"OP_{code}"), ticks, code))
         return out
+
+    def dump(self, op_index: int, window: np.ndarray) -> DumpedTensor:
+        """Op ``op_index``'s output on ``window``, chunk by chunk (each chunk request carries the
+        window, so a chunk re-sent after a device reset is recomputed, never mixed up)."""
+        info = self.info or self.hello()
+        head = self._window_bytes(-1, window, info.input)
+        chunks: list[bytes] = []
+        offset, total, tensor = 0, None, None
+        while total is None or offset < total:
+            frame = self._request(MsgType.DUMP, struct.pack("<HHI", op_index, 0, offset) + head, MsgType.DUMP_RESULT)
+            try:
+                op, _ops, t, got_offset, data = parse_dump_chunk(frame.payload)
+            except (ValueError, struct.error) as exc:
+                raise InfraError(f"board {self.board}: malformed DUMP_RESULT for op {op_index}: {exc}") from None
+            if op != op_index or got_offset != offset or (tensor is not None and t != tensor):
+                raise InfraError(f"board {self.board}: DUMP of op {op_index} at byte {offset} answered for op {op} "
+                                 f"at byte {got_offset}")
+            if not data and offset < t.bytes:
+                raise InfraError(f"board {self.board}: DUMP of op {op_index} returned no data at byte {offset}")
+            tensor, total = t, t.bytes
+            chunks.append(data)
+            offset += len(data)
+        return DumpedTensor(op_index, _ops, tensor, b"".join(chunks))
 
     # ------------------------------------------------------------------ streaming
 

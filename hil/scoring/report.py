@@ -196,6 +196,95 @@ def _examples_png(p: PlotData) -> str:
     return _png(fig)
 
 
+def _bars_png(title: str, labels: list[str], series: dict[str, list[float]], unit: str) -> str:
+    """Horizontal bars, one group per label and one bar per engine (side by side)."""
+    import matplotlib.pyplot as plt
+
+    n, k = len(labels), max(len(series), 1)
+    fig, ax = plt.subplots(figsize=(7, max(2.0, 0.16 * n * k + 0.8)))
+    h = 0.8 / k
+    for j, (engine, values) in enumerate(series.items()):
+        ax.barh(np.arange(n) + j * h, values, height=h, label=engine)
+    ax.set_yticks(np.arange(n) + h * (k - 1) / 2, labels, fontsize=6 if n > 20 else 8)
+    ax.invert_yaxis()
+    ax.set_xlabel(unit.replace("_", " "))
+    ax.set_title(title)
+    ax.legend(fontsize=7)
+    return _png(fig)
+
+
+def _profile_html(profiles: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Per-op profile: bars per layer and per op type, side by side per engine, and the totals."""
+    if not profiles:
+        return ["<h2>Per-op profile</h2><p class='note'>no profile (the device did not answer PROFILE)</p>"]
+    unit = profiles[0]["unit"]
+    layers = [f"{o['index']} {o['op']}" for o in profiles[0]["ops"]]
+    per_layer = {p["engine"]: [o["counts"] for o in p["ops"]] for p in profiles if len(p["ops"]) == len(layers)}
+    types = sorted({t["op"] for p in profiles for t in p["by_type"]},
+                   key=lambda op: -max(t["counts"] for p in profiles for t in p["by_type"] if t["op"] == op))
+    per_type = {p["engine"]: [next((t["counts"] for t in p["by_type"] if t["op"] == op), 0.0) for op in types]
+                for p in profiles}
+    parts = ["<h2>Per-op profile</h2><table><tr><th>engine</th><th>invokes</th><th>ops total</th>"
+             "<th>invoke (median)</th><th>not in any op</th><th>largest op type</th></tr>"]
+    for p in profiles:
+        top = p["by_type"][0] if p["by_type"] else {"op": "-", "share": 0.0}
+        parts.append(f"<tr><td>{html.escape(p['engine'])}</td><td>{p['invokes']}</td><td>{p['total']:,.0f}</td>"
+                     f"<td>{p['invoke']:,.0f}</td><td>{p['overhead_share']:.1%}</td>"
+                     f"<td>{html.escape(top['op'])} {top['share']:.1%}</td></tr>")
+    parts.append(f"</table><p class='note'>medians over the profiled invokes, in {html.escape(unit)}</p>")
+    parts.append(f"<img alt='profile by op type' src='{_bars_png('by op type', types, per_type, unit)}'>")
+    parts.append(f"<img alt='profile per layer' src='{_bars_png('per layer', layers, per_layer, unit)}'>")
+    return parts
+
+
+def _tensor_png(t: Mapping[str, Any], title: str) -> str:
+    import matplotlib.pyplot as plt
+
+    dev, ref = np.asarray(t["device"], float), np.asarray(t["expected"], float)
+    fig, (a, b) = plt.subplots(2, 1, figsize=(7, 3.6), sharex=True)
+    a.plot(ref, lw=0.8, label=t["reference"])
+    a.plot(dev, lw=0.8, label="device", alpha=0.8)
+    a.legend(fontsize=7)
+    a.set_title(title)
+    b.plot(dev - ref, lw=0.8, color="#c44e52")
+    b.set_ylabel("device − ref (LSB)")
+    b.set_xlabel("element (flattened)")
+    return _png(fig)
+
+
+def _diagnosis_html(diag: Mapping[str, Any] | None) -> list[str]:
+    """The diagnosis: the first diverging op, a table per window and a plot of that tensor."""
+    if not diag:
+        return []
+    parts = ["<h2>Layer-by-layer diagnosis</h2>"]
+    if diag.get("error"):
+        parts.append(f"<p class='fail'>{html.escape(str(diag['error']))}</p>")
+    first = diag.get("first_divergence")
+    parts.append("<p>" + (html.escape(f"first divergence: op {first['index']} {first['op']} (tensor {first.get('output')}), "
+                                      f"up to {first['max_abs_diff_lsb']:g} LSB, vs {', '.join(first['references'])}")
+                          if first else "no op diverges on the diagnosed windows") + "</p>")
+    for w in diag.get("windows") or []:
+        d = w.get("first_divergence")
+        if d is None:
+            parts.append(f"<p class='note'>window {w['window']}: every tensor matches both references</p>")
+            continue
+        parts.append(f"<h3>window {w['window']}</h3><table><tr><th>op</th><th>type</th><th>tensor</th>"
+                     + "".join(f"<th>max |diff| vs {r}</th><th>differing vs {r}</th>" for r in w["layers"]) + "</tr>")
+        rows = zip(*w["layers"].values())
+        for row in rows:
+            if row[0]["index"] < d["index"] - 1:
+                continue  # the ops before the divergence agree; show from the one before it
+            cells = "".join(f"<td>{x['max_abs_diff_lsb']:g}</td><td>{x['differing_share']:.1%}</td>" for x in row)
+            cls = " class='fail'" if row[0]["index"] == d["index"] else ""
+            parts.append(f"<tr{cls}><td>{row[0]['index']}</td><td>{html.escape(row[0]['op'])}</td>"
+                         f"<td>{html.escape(str(row[0].get('output')))}</td>{cells}</tr>")
+        parts.append("</table>")
+        if w.get("tensor"):
+            png = _tensor_png(w["tensor"], f"op {d['index']} {d['op']}: device against {w['tensor']['reference']}")
+            parts.append(f"<img alt='diverging tensor' src='{png}'>")
+    return parts
+
+
 def _fmt(v: Any, digits: int = 4) -> str:
     if v is None:
         return "—"
@@ -273,6 +362,9 @@ def render_html(report: Report | Mapping[str, Any], plots: PlotData | None = Non
                      "not the time of any real chip, so no milliseconds are shown.</p>")
     if plots is not None and plots.ticks is not None and len(plots.ticks):
         parts.append(f"<img alt='latency histogram' src='{_latency_png(np.asarray(plots.ticks) * lat.get('counts_per_tick', 1), unit)}'>")
+
+    parts.extend(_profile_html(r.get("profile") or []))
+    parts.extend(_diagnosis_html(r.get("diagnosis")))
 
     mem = r["memory"]
     parts.append("<h2>Memory</h2><table><tr><th>arena</th><th>flash (text+data)</th><th>RAM (data+bss)</th></tr><tr>"

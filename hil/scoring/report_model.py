@@ -177,6 +177,72 @@ class StreamFacts(Section):
     errors: list[str] = Field(default_factory=list)
 
 
+class ProfileOp(Section):
+    index: int
+    op: str
+    output: str | None = None  # the op's output tensor name in the .tflite
+    counts: float  # median over the profiled invokes, in the profile's unit
+    share: float  # of the ops' total
+
+
+class ProfileOpType(Section):
+    op: str
+    ops: int
+    counts: float
+    share: float
+
+
+class EngineProfile(Section):
+    """The per-op profile of one engine's image (report.json ``profile`` is a list, one per engine)."""
+
+    engine: str
+    unit: str  # the board's timer unit: qemu_instructions or cycles
+    invokes: int  # invokes the medians are taken over
+    ops: list[ProfileOp]
+    by_type: list[ProfileOpType]
+    total: float  # sum of the ops' medians
+    invoke: float  # median of the whole invokes, measured around hil_engine_invoke()
+    overhead_share: float  # (invoke - total) / invoke: what no op accounts for
+
+
+class LayerDiff(Section):
+    """One op's output on the device against one host reference."""
+
+    index: int
+    op: str
+    output: str | None = None
+    max_abs_diff_lsb: float
+    differing_share: float  # of the tensor's elements
+
+
+class Divergence(Section):
+    index: int
+    op: str
+    output: str | None = None
+    references: list[str]  # the references the device departs from at this op
+    max_abs_diff_lsb: float
+    differing_share: float
+
+
+class WindowDiagnosis(Section):
+    window: int
+    engine: str | None = None
+    first_divergence: Divergence | None = None
+    layers: dict[str, list[LayerDiff]] = Field(default_factory=dict)  # reference -> one entry per op
+    references_diverge: Divergence | None = None  # where TFLite and TFLM on the host first disagree
+    tensor: dict[str, Any] | None = None  # the first diverging tensor, device and reference (for the plot)
+
+
+class Diagnosis(Section):
+    """Layer-by-layer comparison of the device against both host references (DUMP)."""
+
+    windows: list[WindowDiagnosis] = Field(default_factory=list)
+    first_divergence: Divergence | None = None  # the earliest over the diagnosed windows
+    seconds: float = 0.0
+    complete: bool = True  # False: the time budget ended the diagnosis before every window
+    error: str | None = None  # what stopped it (the run's results are kept)
+
+
 class Measurements(Section):
     """The numbers gates are checked against: a report, or the part of one a gate test builds."""
 
@@ -211,6 +277,8 @@ class Report(Measurements):
     files: dict[str, str] = Field(default_factory=dict)
     warnings: list[str] = Field(default_factory=list, description="What the reader should know, e.g. constant outputs.")
     gates: Gates | None = None
+    profile: list[EngineProfile] = Field(default_factory=list, description="Per-op profile, one entry per engine.")
+    diagnosis: Diagnosis | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The JSON document, keys in declaration order, extras kept."""

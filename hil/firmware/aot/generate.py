@@ -170,6 +170,39 @@ def _tensor_info_c(name: str, t: Tensor) -> str:
             f"    .bytes = {t.nbytes}u, .scale = {float(t.scale_f32)!r}f, .zero_point = {t.zero_point},\n}};\n")
 
 
+# Test builds only (-DHIL_FAULT_OP_CODE=<TFLite builtin code>): one LSB added to the int8 output of
+# every op of that type, so the diagnosis tests have a known first divergence.
+_FAULT_C = """#ifdef HIL_FAULT_OP_CODE
+static void fault_add_lsb(int8_t *p, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; ++i) {
+        p[i] = (int8_t)(p[i] < 127 ? p[i] + 1 : p[i]);
+    }
+}
+#define HIL_FAULT(code, ptr, n) do { if ((code) == HIL_FAULT_OP_CODE) { fault_add_lsb((ptr), (n)); } } while (0)
+#else
+#define HIL_FAULT(code, ptr, n) do { } while (0)
+#endif
+
+"""
+
+
+def _op_outputs_c(g: Graph, lowered: list[Lowered], offsets: dict[int, int]) -> str:
+    """Where each op's output lives in the arena and what it is (DUMP); zero bytes: not dumpable."""
+    rows = []
+    for lw in lowered:
+        t = g.tensors[lw.op.outputs[0]]
+        if t.type not in _DTYPE or len(t.shape) > 4 or t.index not in offsets:
+            rows.append("    {0u, {0}},")
+            continue
+        dims = list(t.shape) + [0] * (4 - len(t.shape))
+        rows.append(f"    {{{offsets[t.index]}u, {{.dtype = {_DTYPE[t.type]}, .ndims = {len(t.shape)}, "
+                    f".dims = {{{', '.join(map(str, dims))}}}, .bytes = {t.nbytes}u, "
+                    f".scale = {float(t.scale_f32)!r}f, .zero_point = {t.zero_point}}}}},")
+    return ("typedef struct {\n    uint32_t offset;\n    hil_tensor_info_t info;\n} op_out_t;\n\n"
+            f"static const op_out_t k_op_out[{max(len(rows), 1)}] = {{\n" + "\n".join(rows or ["    {0u, {0}},"]) + "\n};\n\n")
+
+
 def _emit_c(model_name: str, g: Graph, lowered: list[Lowered], offsets: dict[int, int], arena: int,
             sha: str, t_in: Tensor, t_out: Tensor, scratch_ids: dict[int, int]) -> str:
     out: list[str] = []
@@ -215,7 +248,11 @@ def _emit_c(model_name: str, g: Graph, lowered: list[Lowered], offsets: dict[int
     w("void hil_engine_output_info(hil_tensor_info_t *info)\n{\n    *info = k_output_info;\n}\n\n")
     w(f"int8_t *hil_engine_input(void)\n{{\n    return s_arena + {offsets[t_in.index]};\n}}\n\n")
     w(f"const int8_t *hil_engine_output(void)\n{{\n    return s_arena + {offsets[t_out.index]};\n}}\n\n")
-    w("hil_engine_status_t hil_engine_invoke(void)\n{\n    uint32_t t0 = hil_port_cycles(), t1;\n")
+    w(_FAULT_C)
+    w(_op_outputs_c(g, lowered, offsets))
+    # One function runs the ops up to ``last``: the invoke runs them all, DUMP stops after one op
+    # so its output is still in the arena (no arena without reuse is needed for the diagnosis).
+    w("static void run_ops(size_t last)\n{\n    uint32_t t0 = hil_port_cycles(), t1;\n")
     for i, lw in enumerate(lowered):
         if lw.kernel is None:
             w(f"    /* op {i}: {lw.op.name} shares its input's storage */\n")
@@ -227,8 +264,18 @@ def _emit_c(model_name: str, g: Graph, lowered: list[Lowered], offsets: dict[int
                 args.append("NULL")          # multiplier > 1: no scratch needed
             args = ", ".join(args)
             w(f"    {lw.kernel}({args});\n")
+            out_t = g.tensors[lw.op.outputs[0]]
+            if out_t.type == INT8:
+                w(f"    HIL_FAULT({lw.op.code}, s_arena + {offsets[out_t.index]}, {out_t.nbytes}u);\n")
         w(f"    t1 = hil_port_cycles();\n    s_ticks[{i}] = t1 - t0;\n    t0 = t1;\n")
-    w("    return HIL_ENGINE_OK;\n}\n\n")
+        w(f"    if (last == {i}u) {{\n        return;\n    }}\n")
+    w("}\n\n")
+    w("hil_engine_status_t hil_engine_invoke(void)\n{\n    run_ops(AOT_NUM_OPS - 1u);\n"
+      "    return HIL_ENGINE_OK;\n}\n\n")
+    w("const void *hil_engine_dump(size_t op_index, hil_tensor_info_t *info)\n{\n"
+      "    if (op_index >= AOT_NUM_OPS || k_op_out[op_index].info.bytes == 0u) {\n        return NULL;\n    }\n"
+      "    run_ops(op_index);\n    *info = k_op_out[op_index].info;\n"
+      "    return s_arena + k_op_out[op_index].offset;\n}\n\n")
     w("size_t hil_engine_profile(hil_op_profile_t *out, size_t max)\n{\n"
       "    for (size_t i = 0; i < AOT_NUM_OPS && i < max; ++i) {\n"
       "        out[i].op_index = (uint16_t)i;\n        out[i].op_code = k_op_codes[i];\n"
