@@ -9,8 +9,16 @@ TOOLS := arm-none-eabi-gcc qemu-system-arm cmake clang ccache
 # The test command the README names, and what .ci/run runs.
 PYTEST_ARGS ?= -m "not device and not nightly"
 
-.PHONY: setup system-deps venv run test bench clean
-setup: system-deps venv
+.PHONY: setup system-deps venv deps-tflm run test bench clean
+setup: system-deps venv deps-tflm
+
+# A TFLM tree makes `hil run` build the tflm image; without one it runs aot and
+# says so. Offline the fetch gives up at its 5 s reachability probe: one line,
+# never a failed set-up.
+deps-tflm:  # after venv in `setup`; no prerequisite, so running it alone never reinstalls
+	@if [ -n "$$HIL_TFLM_ROOT" ]; then echo "TFLM tree: $$HIL_TFLM_ROOT"; \
+	elif $(VENV)/bin/python -m hil.cli deps tflm --fetch --offline-ok --probe-timeout 5 2>/dev/null; then :; \
+	else echo "TFLM tree not fetched (hil deps tflm): hil run uses the aot engine"; fi
 
 # Installs the Debian packages when one is missing and apt-get can run;
 # otherwise prints the exact line to run. Checks packages (dpkg) where it can,

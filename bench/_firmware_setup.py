@@ -39,8 +39,8 @@ def image(args) -> tuple[Path, str]:
         cmake_build(out, port=board.port, engine="test", engine_dir=REPO / "tests" / "firmware_engine")
         return out / "hil.elf", "app + TEST-DOUBLE engine (no model)"
     cfg = load_model_config(args.model)
-    folder = build(board, cfg, ArtifactPaths.for_model(cfg.name, args.work), board.engine).dir
-    return folder / "hil.elf", f"{cfg.name} on {board.engine} ({folder})"
+    fw = build(board, cfg, ArtifactPaths.for_model(cfg.name, args.work), None)  # the board's choice, as hil run
+    return fw.dir / "hil.elf", f"{cfg.name} on {fw.size.get('engine')} {fw.size.get('kernels') or ''} ({fw.dir})"
 
 
 @contextmanager

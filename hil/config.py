@@ -131,6 +131,17 @@ class Board(_Strict):
     memory: Memory
     port: str = Field(description="Folder under firmware/ports/ with the board's port.")
     engine: EngineName = Field(description="Default inference engine (a registered engine: hil.engines).")
+    fallback_engine: EngineName | None = Field(
+        None,
+        description="Engine `hil run` uses when `engine` cannot be built here (e.g. tflm without a TFLM tree); "
+        "the summary and report.json (`engine_choice`) say why. None: a missing tree is an error.",
+    )
+    kernels: Literal["cmsis-nn", "reference"] | None = Field(
+        None,
+        description="Kernel set of the tflm engine on this board: 'cmsis-nn' (TFLM's CMSIS-NN kernels, as Ambiq "
+        "ships them) or 'reference' (TFLM's portable kernels). None: the engine's default (reference). "
+        "Override with --kernels.",
+    )
     emulated: bool = Field(False, description="True for emulators: timings are instruction counts, not time.")
     flasher: Flasher
     fallback_flasher: Flasher | None = Field(None, description="Tried when the main flasher's tool or probe is absent.")

@@ -9,8 +9,11 @@ and how to get it, and can fetch TFLM on a machine with internet.
 from __future__ import annotations
 
 import os
+import re
 import shutil
+import socket
 import subprocess
+from urllib.parse import urlparse
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,12 +60,46 @@ def tree(name: str) -> SourceTree:
     return TREES[name]
 
 
+REPO = Path(__file__).resolve().parents[1]
+
+
+def cache_dir(name: str) -> Path:
+    """Where ``hil deps NAME --fetch`` puts a tree by default: $HIL_DEPS_DIR/NAME (default third_party/NAME)."""
+    return Path(os.environ.get("HIL_DEPS_DIR") or REPO / "third_party") / name
+
+
 def located(name: str) -> Path | None:
-    """The tree from the environment when it is there and looks right, else None."""
+    """The tree of the environment variable when set (even if wrong: it is what the user asked for), else
+    the fetched cache when it looks right, else None."""
     t = tree(name)
     root = os.environ.get(t.env)
-    if root and (Path(root) / t.marker).exists():
-        return Path(root)
+    if root:
+        return Path(root) if (Path(root) / t.marker).exists() else None
+    cached = cache_dir(name)
+    return cached if (cached / t.marker).exists() else None
+
+
+def tree_commit(root: Path) -> str | None:
+    """The commit a tree is at: git's HEAD, else the first 40-hex id of its SOURCE.md (a pinned copy)."""
+    if (root / ".git").exists():
+        r = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True)
+        if r.returncode == 0:
+            return r.stdout.strip()
+    try:
+        m = re.search(r"\b[0-9a-f]{40}\b", (root / "SOURCE.md").read_text())
+    except OSError:
+        return None
+    return m.group(0) if m else None
+
+
+def reachable(url: str, timeout_s: float) -> str | None:
+    """None when the host of ``url`` accepts a TCP connection within ``timeout_s``, else why not."""
+    u = urlparse(url)
+    port = u.port or (443 if u.scheme == "https" else 80)
+    try:
+        socket.create_connection((u.hostname or "", port), timeout=timeout_s).close()
+    except OSError as exc:
+        return f"{u.hostname}:{port} unreachable ({exc})"
     return None
 
 
@@ -78,14 +115,23 @@ def instructions(name: str, dest: Path) -> list[str]:
     ]
 
 
-def fetch(name: str, dest: Path) -> Path:
-    """Clone and pin a tree (needs internet and git)."""
+def tree_url(t: SourceTree) -> str:
+    # HIL_<NAME>_URL: a mirror (or, in tests, an address that cannot answer).
+    return os.environ.get(f"HIL_{t.name.upper()}_URL") or t.url
+
+
+def fetch(name: str, dest: Path, probe_timeout_s: float = 5.0) -> Path:
+    """Clone and pin a tree (needs internet and git); InfraError within ``probe_timeout_s`` when offline."""
     t = tree(name)
     if t.commit is None:
         raise ConfigError(f"{name} cannot be fetched automatically: {t.note}")
     if not shutil.which("git"):
         raise InfraError("git is not installed", hint="sudo apt-get install -y git")
-    steps = [["git", "clone", "--filter=blob:none", t.url, str(dest)], ["git", "-C", str(dest), "checkout", t.commit]]
+    url = tree_url(t)
+    why = reachable(url, probe_timeout_s)
+    if why:
+        raise InfraError(f"cannot fetch {name}: {why}", hint=f"offline: set {t.env} to a local copy")
+    steps = [["git", "clone", "--filter=blob:none", url, str(dest)], ["git", "-C", str(dest), "checkout", t.commit]]
     if (dest / ".git").exists():
         steps = [["git", "-C", str(dest), "fetch", "origin"], steps[1]]
     for cmd in steps:

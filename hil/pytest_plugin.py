@@ -88,7 +88,7 @@ def hil_export(hil_prepared) -> Path:
 def hil_firmware(hil_board, hil_model, hil_paths, hil_prepared) -> Path:
     from hil.steps import build
 
-    return build(hil_board, hil_model, hil_paths, hil_board.engine).dir
+    return build(hil_board, hil_model, hil_paths, None).dir  # the board's engine choice, as `hil run` makes it
 
 
 @pytest.fixture(scope="session")

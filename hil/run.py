@@ -40,7 +40,7 @@ SPLITS = ("test", "val", "train", "all")
 AUTO = st.AUTO
 SERIAL_LOG, FLASH_LOG = st.SERIAL_LOG, st.FLASH_LOG
 # Keys of run.json a resumed run must share with the run it continues.
-RESUME_KEYS = ("board", "model_sha256", "dataset_fingerprint", "split", "windows")
+RESUME_KEYS = ("board", "engine", "kernels", "model_sha256", "dataset_fingerprint", "split", "windows")
 
 
 @dataclass
@@ -55,7 +55,8 @@ class RunOptions:
     gates: list[str] = field(default_factory=list)  # KEY=VALUE overrides
     work: Path | None = None
     profile: str | None = AUTO               # training profile; auto = quick on synthetic data, full recipe on LSAD
-    engine: str | None = None                # None = the board's default
+    engine: str | None = None                # None = the board's default (or its fallback_engine, with the reason)
+    kernels: str | None = None               # tflm kernel set; None = the board's `kernels`
     no_train: bool = False                   # refuse to train/export: use existing artifacts only
     flash: bool = True                       # False: the board already holds the image (checked by HELLO)
     boards_file: Path | None = None
@@ -86,6 +87,8 @@ class Plan:
     paths: ArtifactPaths
     train: bool
     run_dir: Path
+    kernels: str | None = None
+    engine_reason: str | None = None
 
 
 def _resolve_run_dir(opts: RunOptions, board_name: str) -> Path:
@@ -110,6 +113,9 @@ def plan_run(opts: RunOptions) -> Plan:
     if opts.windows is not None and opts.windows <= 0:
         raise ConfigError(f"--windows {opts.windows}: must be a positive number of windows")
     board = load_board(opts.board, opts.boards_file)
+    from hil.engines import choose_engine
+
+    choice = choose_engine(board, opts.engine, opts.kernels)
     cfg = load_model_config(opts.model)
     gates_cfg = gates_mod.apply_overrides(cfg.gates, opts.gates)
     if opts.profile not in (AUTO, None) and opts.profile not in cfg.profiles:
@@ -126,12 +132,13 @@ def plan_run(opts: RunOptions) -> Plan:
     from hil.device.flash import check_port
 
     check_port(board)  # a missing/busy serial port is found now, not after training
+    choice.engine.cmake_variables()  # so is a missing tree of the engine the run needs
     run_dir = _resolve_run_dir(opts, board.name)
     if opts.resume and not (run_dir / RESULTS).exists():
         raise ConfigError(f"--resume: {run_dir / RESULTS} does not exist; nothing to resume (run without --resume)")
     if not opts.resume and (run_dir / RESULTS).exists():
         raise ConfigError(f"{run_dir} already holds a run; pass --resume to continue it or another --out")
-    return Plan(opts, board, cfg, gates_cfg, opts.engine or board.engine, paths, train, run_dir)
+    return Plan(opts, board, cfg, gates_cfg, choice.name, paths, train, run_dir, choice.engine.kernels, choice.reason)
 
 
 def _already_scored(plan: Plan, meta: dict[str, Any]) -> dict[int, dict[str, Any]]:
@@ -152,7 +159,7 @@ def _already_scored(plan: Plan, meta: dict[str, Any]) -> dict[int, dict[str, Any
 def _record_run(plan: Plan, prepared: st.Prepared, fw: st.Firmware, windows: st.Windows) -> dict[str, Any]:
     """run.json (the identity --resume checks) and config.json (everything the run was made from)."""
     opts = plan.opts
-    meta = {"board": plan.board.name, "engine": plan.engine, "model_sha256": prepared.expect.model_sha256,
+    meta = {"board": plan.board.name, "engine": plan.engine, "kernels": plan.kernels, "model_sha256": prepared.expect.model_sha256,
             "dataset_fingerprint": prepared.dataset.fingerprint, "split": opts.split, "windows": len(windows),
             "firmware_sha256": fw.facts["sha256"]}
     done = _already_scored(plan, meta)
@@ -176,17 +183,19 @@ def run_pipeline(opts: RunOptions) -> RunResult:
     plan = plan_run(opts)
     plan.run_dir.mkdir(parents=True, exist_ok=True)
     t = st.StageTimer()
-    ui.info(f"[bold]hil run[/bold] board [bold]{plan.board.name}[/bold] ({plan.engine}), model {plan.cfg.name}, "
+    kernels = f" {plan.kernels}" if plan.kernels else ""
+    ui.info(f"[bold]hil run[/bold] board [bold]{plan.board.name}[/bold] ({plan.engine}{kernels}), model {plan.cfg.name}, "
             f"run folder {plan.run_dir}")
+    ui.info(f"  engine {plan.engine}: {plan.engine_reason}")
     prepared = st.prepare(plan.cfg, plan.paths, dataset=opts.dataset, profile=opts.profile, train=plan.train,
                           timer=t, progress=opts.show_progress)
-    fw = st.build(plan.board, plan.cfg, plan.paths, plan.engine, timer=t)
+    fw = st.build(plan.board, plan.cfg, plan.paths, plan.engine, kernels=plan.kernels, timer=t)
     windows = st.select_windows(prepared, opts.split, opts.windows, timer=t)
     done = _record_run(plan, prepared, fw, windows)
     streamed = st.stream(plan.board, fw, prepared, windows, plan.run_dir, done=done, flash=opts.flash,
                          max_recoveries=opts.max_recoveries, show_progress=opts.show_progress, timer=t)
     refs = st.references(prepared, windows, plan.paths.train / "model.keras", timer=t)
-    ident = st.RunIdentity(plan.run_dir.name, plan.board, plan.engine, plan.cfg, plan.gates, FILES)
+    ident = st.RunIdentity(plan.run_dir.name, plan.board, plan.engine, plan.cfg, plan.gates, FILES, plan.engine_reason)
     rep, plots = st.compare(ident, prepared, fw, windows, streamed, refs, timer=t)
     failure = _auto_diagnose(plan, prepared, fw, windows, streamed, refs, rep, t)
     rep = st.write_reports(plan.run_dir, rep, plots, t)

@@ -151,13 +151,15 @@ class Firmware:
     facts: dict[str, Any]
 
 
-def build(board: Board, cfg: ModelConfig, paths: ArtifactPaths, engine: str, *, host: bool = False,
-          timer: StageTimer | None = None) -> Firmware:
+def build(board: Board, cfg: ModelConfig, paths: ArtifactPaths, engine: str | None, *, host: bool = False,
+          kernels: str | None = None, timer: StageTimer | None = None) -> Firmware:
+    """The image of ``engine`` (None: the board's choice, hil.engines.choose_engine) with ``kernels``."""
     from hil.firmware.build import build_firmware
 
     t = timer or StageTimer(announce=False)
-    with t.stage("build", f"firmware for {board.name} ({engine}; reused when fresh)"):
-        fw_dir = Path(build_firmware(board, cfg, paths, engine, host=host))
+    what = f"{engine or 'board engine'}{f' {kernels}' if kernels else ''}"
+    with t.stage("build", f"firmware for {board.name} ({what}; reused when fresh)"):
+        fw_dir = Path(build_firmware(board, cfg, paths, engine, host=host, kernels=kernels))
     return firmware_facts(fw_dir)
 
 
@@ -171,7 +173,8 @@ def firmware_facts(fw_dir: Path) -> Firmware:
         pass
     image = fw_dir / "hil.bin" if (fw_dir / "hil.bin").exists() else fw_dir / "hil.elf"
     facts = {"sha256": sha256_file(image) if image.exists() else None, "text": size.get("text"),
-             "data": size.get("data"), "bss": size.get("bss"), "path": str(fw_dir)}
+             "data": size.get("data"), "bss": size.get("bss"), "path": str(fw_dir),
+             "kernels": size.get("kernels"), "tflm_commit": size.get("tflm_commit")}
     return Firmware(fw_dir, size, facts)
 
 
@@ -324,6 +327,7 @@ class RunIdentity:
     cfg: ModelConfig
     gates: GatesCfg
     files: dict[str, str] = field(default_factory=dict)
+    engine_reason: str | None = None  # why this engine ran (hil.engines.choose_engine)
 
 
 def compare(ident: RunIdentity, prepared: Prepared, firmware: Firmware, windows: Windows, streamed: Streamed,
@@ -354,6 +358,8 @@ def _report_doc(ident: RunIdentity, prepared: Prepared, firmware: Firmware, wind
     return {
         "hil_version": __version__, "run_id": ident.run_id, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "board": ident.board.name, "engine": ident.engine, "emulated": ident.board.emulated,
+        "kernels": firmware.facts.get("kernels") or streamed.device_info.get("kernels"),
+        "engine_choice": {"engine": ident.engine, "reason": ident.engine_reason} if ident.engine_reason else None,
         "windows": len(windows), "class_names": names, "timings": {},
         "model": {"name": cfg.name, "sha256": e.model_sha256, "params": prepared.export_out.get("params"),
                   "tflite_bytes": prepared.tflite.stat().st_size, "profile": prepared.profile,

@@ -10,7 +10,7 @@ from rich.table import Table
 
 from hil import ui
 from hil.artifacts import ArtifactPaths
-from hil.commands.options import engine_option, json_option, work_option
+from hil.commands.options import engine_option, json_option, kernels_option, work_option
 from hil.config import DEFAULT_MODEL_DIR, load_board, load_model_config
 
 
@@ -21,12 +21,13 @@ from hil.config import DEFAULT_MODEL_DIR, load_board, load_model_config
     help="Model folder holding config.yaml (its export must exist: hil export).",
 )
 @engine_option("Override the board's engine.")
+@kernels_option()
 @click.option("--host", is_flag=True, help="Build the native host port instead (tests, fuzzing).")
 @work_option
 @json_option()
 @click.pass_obj
-def command(obj, board_name: str | None, model_dir: Path, engine: str | None, host: bool, work: Path | None,
-            as_json: bool) -> None:
+def command(obj, board_name: str | None, model_dir: Path, engine: str | None, kernels: str | None, host: bool,
+            work: Path | None, as_json: bool) -> None:
     """Build the firmware image (ELF, raw binary, map, size report, manifest).
 
     Reuses the image when the model, the firmware sources, the board entry and
@@ -36,6 +37,7 @@ def command(obj, board_name: str | None, model_dir: Path, engine: str | None, ho
     Examples:
       hil build --board qemu-m4 --model models/rhythm-4-effv2
       hil build --board qemu-m4 --host        # native build of the same app + engine
+      hil build --board qemu-m4 --engine tflm --kernels reference
     """
     from hil.firmware.build import build_firmware
 
@@ -43,12 +45,13 @@ def command(obj, board_name: str | None, model_dir: Path, engine: str | None, ho
     cfg = load_model_config(model_dir)
     paths = ArtifactPaths.for_model(cfg.name, work)
     with ui.err_console.status(f"building firmware for {board.name}..."):
-        out = build_firmware(board, cfg, paths, engine, host=host)
+        out = build_firmware(board, cfg, paths, engine, host=host, kernels=kernels)
     size = json.loads((out / "size.json").read_text())
     if as_json:
         ui.print_json({"folder": str(out), **size})
         return
-    ui.console.print(f"firmware: {out}", soft_wrap=True)
+    kernels_text = f", {size['kernels']} kernels" if size.get("kernels") else ""
+    ui.console.print(f"firmware: {out} ({size.get('engine')}{kernels_text})", soft_wrap=True)
     table = Table()
     table.add_column("item")
     table.add_column("bytes", justify="right")

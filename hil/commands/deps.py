@@ -14,8 +14,13 @@ from hil.commands.options import json_option
 @click.argument("name", type=click.Choice(sorted(deps.TREES)))
 @click.option("--dest", type=click.Path(path_type=Path), default=None, help="Where the tree goes (default ./third_party/NAME, git-ignored).")
 @click.option("--fetch", "do_fetch", is_flag=True, help="Clone and pin it now (needs internet); otherwise print the commands.")
+@click.option("--probe-timeout", type=float, default=5.0, show_default=True,
+              help="Seconds to wait for the tree's host before giving up (offline machines).")
+@click.option("--offline-ok", is_flag=True,
+              help="With --fetch: an unreachable host prints one line and exits 0 (make setup).")
 @json_option()
-def command(name: str, dest: Path | None, do_fetch: bool, as_json: bool) -> None:
+def command(name: str, dest: Path | None, do_fetch: bool, probe_timeout: float, offline_ok: bool,
+            as_json: bool) -> None:
     """Show (or fetch) the pinned source tree NAME the firmware can build against.
 
     The tflm engine needs a TensorFlow Lite Micro tree (HIL_TFLM_ROOT); the
@@ -25,13 +30,26 @@ def command(name: str, dest: Path | None, do_fetch: bool, as_json: bool) -> None
     \b
     Examples:
       hil deps tflm                 # print the commands and the pinned commit
-      hil deps tflm --fetch         # clone it into ./third_party/tflm
+      hil deps tflm --fetch         # clone it into ./third_party/tflm ($HIL_DEPS_DIR/tflm)
+      hil deps tflm --fetch --offline-ok --probe-timeout 3
     """
+    from hil.errors import InfraError
+
     t = deps.tree(name)
-    dest = dest or Path("third_party") / name
+    dest = dest or deps.cache_dir(name)
     found = deps.located(name)
+    if do_fetch and found and dest.resolve() == found.resolve():
+        ui.console.print(f"{name} already at {found}")
+        return
     if do_fetch:
-        deps.fetch(name, dest)
+        try:
+            deps.fetch(name, dest, probe_timeout_s=probe_timeout)
+        except InfraError as exc:
+            if not (offline_ok and "unreachable" in str(exc)):
+                raise
+            ui.console.print(f"{name} not fetched ({exc}); hil run uses the aot engine until a tree is available",
+                             soft_wrap=True)
+            return
         ui.console.print(f"[green]fetched[/green] {name} at {t.commit} into {dest}")
         ui.console.print(f"export {t.env}={dest.resolve()}")
         return

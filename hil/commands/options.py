@@ -41,3 +41,8 @@ class EngineChoice(click.Choice):
 def engine_option(help: str) -> Callable[[F], F]:
     """``--engine``: one of the registered engines; None means the board's."""
     return click.option("--engine", type=EngineChoice(), default=None, help=help)
+
+
+def kernels_option(help: str = "Kernel set of the tflm engine (default: the board's `kernels`).") -> Callable[[F], F]:
+    """``--kernels``: cmsis-nn or reference; None means the board's."""
+    return click.option("--kernels", type=click.Choice(["cmsis-nn", "reference"]), default=None, help=help)

@@ -10,7 +10,7 @@ import click
 from rich.table import Table
 
 from hil import ui
-from hil.commands.options import engine_option, json_option, work_option
+from hil.commands.options import engine_option, json_option, kernels_option, work_option
 from hil.config import DEFAULT_MODEL_DIR
 from hil.run import AUTO, SPLITS, RunOptions, run_pipeline
 from hil.scoring.report_model import Report
@@ -34,6 +34,10 @@ def render_summary(rep: Report, run_dir: Path) -> None:
         th = m.get("thresholded") or {}
         t.add_row(name, _f(m["accuracy"]), _f(m["f1_macro"]), _f(m["f1_weighted"]), _f(th.get("accuracy")), _f(th.get("dropped"), 3))
     ui.console.print(t)
+    choice = rep.engine_choice or {}
+    if choice.get("reason"):
+        kernels = f" ({rep.kernels} kernels)" if rep.kernels else ""
+        ui.console.print(f"engine {rep.engine}{kernels}: {choice['reason']}", soft_wrap=True)
     a, lat, mem = rep["agreement"], rep["latency"], rep["memory"]
     s = Table(show_header=False, box=None)
     s.add_column(style="bold")
@@ -85,12 +89,14 @@ def render_summary(rep: Report, run_dir: Path) -> None:
 @click.option("--profile", default=AUTO, show_default=True,
               help="Training profile when a model must be trained: 'auto' = 'quick' on synthetic data (a few minutes "
               "on a CPU), the full recipe on LSAD; 'full' forces the full recipe; or a profile of the config.")
-@engine_option("Inference engine (default: the board's).")
+@engine_option("Inference engine (default: the board's `engine`, or its `fallback_engine` when that cannot be built "
+               "here; the summary says which and why).")
+@kernels_option()
 @click.option("--no-train", is_flag=True, help="Never train or export: use the existing export (exit 3 if there is none).")
 @click.option("--no-flash", is_flag=True, help="Real boards: do not flash; the HELLO check still refuses a stale image.")
 @json_option("Print report.json instead of the summary tables.")
 @click.pass_obj
-def command(obj, board, model, dataset, split, windows, out, resume, gates, work, profile, engine, no_train,
+def command(obj, board, model, dataset, split, windows, out, resume, gates, work, profile, engine, kernels, no_train,
             no_flash, as_json) -> None:
     """Train, export, build, flash, stream the test windows and compare with the references.
 
@@ -108,10 +114,11 @@ def command(obj, board, model, dataset, split, windows, out, resume, gates, work
       hil run --board apollo4 --gate max_latency=50
       hil run --windows 200 --out runs/quick --gate exact_match=0.99
       hil run --resume --out runs/quick
+      hil run --engine tflm --kernels reference
     """
     opts = RunOptions(
         board=board, model=model, dataset=dataset, split=split, windows=windows, out=out, resume=resume,
-        gates=list(gates), work=work, profile=profile, engine=engine,
+        gates=list(gates), work=work, profile=profile, engine=engine, kernels=kernels,
         no_train=no_train, flash=not no_flash, boards_file=obj.boards if obj else None,
         show_progress=not as_json,
     )

@@ -91,6 +91,7 @@ class DeviceInfo:
     max_payload: int
     rx_buffer_bytes: int
     ops: int
+    kernels: str | None = None  # the engine string's "/<kernels>" part (tflm: cmsis-nn or reference)
 
 
 @dataclass(frozen=True)
@@ -160,11 +161,12 @@ def parse_info(payload: bytes) -> DeviceInfo:
         strings.append(payload[off + 1 : off + 1 + n].decode("ascii", "replace"))
         off += 1 + n
     (ops,) = struct.unpack_from("<H", payload, 112)
+    engine, _, kernels = strings[2].partition("/")
     return DeviceInfo(
         protocol_version=version,
         firmware_version=strings[0],
         board=strings[1],
-        engine=strings[2],
+        engine=engine,
         clock_hz=clock,
         model_sha256=sha,
         input=_tensor(payload[48:80]),
@@ -174,6 +176,7 @@ def parse_info(payload: bytes) -> DeviceInfo:
         max_payload=max_payload,
         rx_buffer_bytes=rx,
         ops=ops,
+        kernels=kernels or None,
     )
 
 

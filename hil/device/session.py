@@ -201,9 +201,12 @@ def flash_and_check(board: str | None, model_dir: Path, *, engine: str | None = 
 
     b = load_board(board, boards_file)
     cfg = load_model_config(model_dir)
-    engine = engine or b.engine
+    from hil.engines import choose_engine
+
+    chosen = choose_engine(b, engine).engine
+    engine = chosen.name
     paths = ArtifactPaths.for_model(cfg.name, work)
-    fw_dir = Path(firmware) if firmware else paths.firmware(b.name, engine)
+    fw_dir = Path(firmware) if firmware else paths.firmware(b.name, chosen.label)
     if not fw_dir.is_dir():
         raise ConfigError(f"{fw_dir}: no firmware built for {b.name} ({engine}); run "
                           f"`hil build --board {b.name} --model {model_dir}` first")

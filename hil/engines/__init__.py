@@ -15,6 +15,7 @@ boards.yaml's ``engine`` and every ``--engine`` option accept the registered nam
 
 from __future__ import annotations
 
+import copy
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +42,39 @@ class Engine(ABC):
     """One inference engine of the firmware."""
 
     name: ClassVar[str]  # HIL_ENGINE, boards.yaml `engine`, `--engine`
+    # Kernel sets the engine can be built with (boards.yaml `kernels`, --kernels); () = one fixed set.
+    kernel_sets: ClassVar[tuple[str, ...]] = ()
+    default_kernels: ClassVar[str | None] = None
+    kernels: str | None = None  # the set this instance builds (with_kernels gives a configured copy)
+
+    def with_kernels(self, kernels: str | None) -> "Engine":
+        """A copy of the engine that builds ``kernels`` (None: the engine's default); ConfigError for an unknown set."""
+        if not self.kernel_sets:
+            return self
+        chosen = kernels or self.default_kernels
+        if chosen not in self.kernel_sets:
+            from hil.errors import ConfigError
+
+            raise ConfigError(f"engine {self.name}: kernels {chosen!r} is not one of {', '.join(self.kernel_sets)}",
+                              hint="set `kernels` in boards.yaml or pass --kernels")
+        twin = copy.copy(self)
+        twin.kernels = chosen
+        return twin
+
+    @property
+    def label(self) -> str:
+        """The engine and its kernel set, as in firmware folder names: ``tflm-cmsis-nn``, ``aot``."""
+        return f"{self.name}-{self.kernels}" if self.kernels else self.name
+
+    def unavailable(self) -> str | None:
+        """Why the engine cannot be built on this machine (a missing tree), or None."""
+        from hil.errors import ConfigError
+
+        try:
+            self.cmake_variables()
+        except ConfigError as exc:
+            return str(exc).splitlines()[0]
+        return None
 
     @property
     def firmware_dir(self) -> Path:
@@ -85,6 +119,39 @@ def unregister_engine(name: str) -> None:
 def get_engine(name: str) -> Engine:
     """The engine called ``name``; ConfigError naming the known ones."""
     return _registry.get(name)
+
+
+@dataclass(frozen=True)
+class EngineChoice:
+    """The engine a build or run uses, configured with its kernels, and why it was chosen."""
+
+    engine: Engine
+    reason: str
+
+    @property
+    def name(self) -> str:
+        return self.engine.name
+
+
+def choose_engine(board: Any, requested: str | None = None, kernels: str | None = None) -> EngineChoice:
+    """``requested`` (--engine), else the board's ``engine``, else its ``fallback_engine`` when the default
+    cannot be built here (the reason says which tree is missing).  ``kernels`` (--kernels) beats the board's."""
+    if requested:
+        eng = get_engine(requested)
+        if kernels and not eng.kernel_sets:
+            from hil.errors import ConfigError
+
+            with_sets = [e.name for e in all_engines() if e.kernel_sets]
+            raise ConfigError(f"--kernels {kernels}: engine {requested} has one kernel set; --kernels applies to "
+                              f"{', '.join(with_sets) or 'no registered engine'}")
+        return EngineChoice(eng.with_kernels(kernels or board.kernels), "--engine")
+    eng = get_engine(board.engine).with_kernels(kernels or board.kernels)
+    why = eng.unavailable() if board.fallback_engine else None
+    if why is None:
+        return EngineChoice(eng, f"board {board.name}'s engine")
+    fallback = get_engine(board.fallback_engine).with_kernels(kernels or board.kernels)
+    return EngineChoice(fallback, f"{board.engine} unavailable ({why}); ran board {board.name}'s fallback_engine "
+                                  f"{fallback.name}")
 
 
 def engine_names() -> list[str]:

@@ -1,6 +1,10 @@
 """The ``tflm`` engine: TensorFlow Lite Micro compiled from a tree outside this repository
-(``HIL_TFLM_ROOT``, optionally CMSIS-NN from ``HIL_CMSIS_NN_ROOT``), with the op resolver and
-model data hil.firmware.tflm_gen writes."""
+(``HIL_TFLM_ROOT``, else the tree ``hil deps tflm --fetch`` put in its cache), with the op
+resolver and model data hil.firmware.tflm_gen writes.
+
+Kernel sets (boards.yaml ``kernels``, ``--kernels``): ``reference`` (TFLM's portable kernels)
+or ``cmsis-nn`` (TFLM's kernels/cmsis_nn over CMSIS-NN from ``HIL_CMSIS_NN_ROOT``, else the
+copy TFLM's downloads hold)."""
 
 from __future__ import annotations
 
@@ -19,13 +23,23 @@ GENERATOR = Path(__file__).resolve().parents[1] / "firmware" / "tflm_gen.py"
 MARKER = Path("tensorflow") / "lite" / "micro" / "micro_interpreter.h"
 
 
+CMSIS_NN_IN_TREE = Path("tensorflow") / "lite" / "micro" / "tools" / "make" / "downloads" / "cmsis_nn"
+CMSIS_NN_MARKER = Path("Include") / "arm_nnfunctions.h"
+
+
 def _trees() -> tuple[str, str]:
     # Read at every build, as engine.cmake does: unsetting a variable takes effect.
-    return os.environ.get("HIL_TFLM_ROOT", ""), os.environ.get("HIL_CMSIS_NN_ROOT", "")
+    from hil.deps import located
+
+    root = os.environ.get("HIL_TFLM_ROOT") or str(located("tflm") or "")
+    cmsis_nn = os.environ.get("HIL_CMSIS_NN_ROOT") or (str(Path(root) / CMSIS_NN_IN_TREE) if root else "")
+    return root, cmsis_nn
 
 
 class TflmEngine(Engine):
     name = "tflm"
+    kernel_sets = ("cmsis-nn", "reference")
+    default_kernels = "reference"  # portable: needs no CMSIS-NN tree, runs on any core
 
     def supported_ops(self) -> tuple[str, ...]:
         from hil.firmware.tflm_gen import RESOLVER_METHODS
@@ -41,7 +55,15 @@ class TflmEngine(Engine):
                 "downloads (`hil deps tflm`)",
                 hint="use --engine aot, or see docs/boards.md (engine tflm)",
             )
-        return {"HIL_TFLM_ROOT": root, "HIL_CMSIS_NN_ROOT": cmsis_nn}
+        kernels = self.kernels or self.default_kernels
+        if kernels == "cmsis-nn" and not (Path(cmsis_nn) / CMSIS_NN_MARKER).is_file():
+            raise ConfigError(
+                f"engine tflm with kernels cmsis-nn needs a CMSIS-NN tree: {cmsis_nn or '(none)'} has no "
+                f"{CMSIS_NN_MARKER}; set HIL_CMSIS_NN_ROOT to a CMSIS-NN checkout (TFLM's downloads/cmsis_nn)",
+                hint="or choose the portable kernels: --kernels reference (boards.yaml `kernels: reference`)",
+            )
+        return {"HIL_TFLM_ROOT": root, "HIL_CMSIS_NN_ROOT": cmsis_nn if kernels == "cmsis-nn" else "",
+                "HIL_TFLM_KERNELS": kernels}
 
     def generate(self, tflite: Path, model_dir: Path) -> Generated:
         from hil.firmware.tflm_gen import generate
@@ -50,7 +72,13 @@ class TflmEngine(Engine):
         return Generated(arena_bytes=info.arena_bytes, model_bytes=info.model_bytes, ops=info.ops)
 
     def fingerprint(self) -> dict[str, Any]:
-        return {"generator": sha256_file(GENERATOR), "tflm_trees": list(_trees())}
+        from hil.deps import tree_commit
+
+        root, cmsis_nn = _trees()
+        kernels = self.kernels or self.default_kernels
+        return {"generator": sha256_file(GENERATOR), "kernels": kernels,
+                "tflm_trees": [root, cmsis_nn if kernels == "cmsis-nn" else ""],
+                "tflm_commit": tree_commit(Path(root)) if root else None}
 
     def checks(self) -> list["Check"]:
         from hil.doctor import Check

@@ -29,7 +29,7 @@ from hil.artifacts import (
     write_manifest,
 )
 from hil.config import Board, ModelConfig
-from hil.engines import Engine, Generated, get_engine
+from hil.engines import Engine, Generated, choose_engine
 from hil.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[2]
@@ -155,6 +155,16 @@ def _size_report(elf: Path, gen: Generated, tflite: Path, *, native: bool, **lab
     }
 
 
+def _tree_commit_warning(fingerprint: dict) -> None:
+    """A TFLM tree at another commit than the pinned one builds, but says so."""
+    from hil.deps import TREES
+
+    got, pinned = fingerprint.get("tflm_commit"), TREES["tflm"].commit
+    if got and got != pinned:
+        ui.info(f"[yellow]warning:[/yellow] the TFLM tree is at {got}, not the pinned {pinned} (hil deps tflm); "
+                "the image builds from it, and its commit is in the manifest and the report")
+
+
 def build_firmware(
     board: Board,
     cfg: ModelConfig,
@@ -162,9 +172,11 @@ def build_firmware(
     engine: str | None = None,
     *,
     host: bool = False,
+    kernels: str | None = None,
 ) -> Path:
-    """Builds (or reuses) the firmware image; returns its folder."""
-    engine = engine or board.engine
+    """Builds (or reuses) the firmware image; returns its folder (``<board>-<engine>[-<kernels>]``)."""
+    eng = choose_engine(board, engine, kernels).engine
+    engine = eng.name
     tflite = paths.export / "model.tflite"
     if not tflite.is_file():
         raise ConfigError(
@@ -177,10 +189,9 @@ def build_firmware(
             f"board {board.name!r}: port {port!r} has no firmware/ports/{port}/port.cmake",
             hint="set `port` in boards.yaml to a folder under firmware/ports/",
         )
-    eng = get_engine(engine)
     native = host or port == HOST_PORT  # a board may itself be the host port (tests, plug-in flashers)
     label = "host" if host else board.name
-    out = paths.firmware(label, engine)
+    out = paths.firmware(label, eng.label)
     compiler = tool_version("cc" if native else "arm-none-eabi-gcc")
     inputs = {
         "tflite": sha256_file(tflite),
@@ -188,10 +199,12 @@ def build_firmware(
         "build_driver": sha256_file(Path(__file__)),
         "board": sha256_json({"name": board.name, "entry": board.model_dump(mode="json", exclude={"name"}), "host": host}),
         "engine": engine,
+        **({"kernels": eng.kernels} if eng.kernels else {}),
         **eng.fingerprint(),
         "toolchain": compiler,
         "cmake": tool_version("cmake"),
     }
+    _tree_commit_warning(inputs)
     if is_fresh(out, inputs, OUTPUTS):
         ui.debug(f"firmware {out} is up to date")
         return out
@@ -206,7 +219,9 @@ def build_firmware(
                 board_name=label, log=log, extra=variables)
 
     _copy_outputs(build_dir, out, native)
-    size = _size_report(out / "hil.elf", gen, tflite, native=native, board=label, engine=engine, port=port)
+    size = _size_report(out / "hil.elf", gen, tflite, native=native, board=label, engine=engine, port=port,
+                        **({"kernels": eng.kernels} if eng.kernels else {}),
+                        **({"tflm_commit": inputs["tflm_commit"]} if inputs.get("tflm_commit") else {}))
     if not native and size["flash_bytes"] > board.memory.flash_bytes:
         raise ConfigError(
             f"board {board.name!r}: image needs {size['flash_bytes']} bytes of flash, the board has "

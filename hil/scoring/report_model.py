@@ -158,6 +158,8 @@ class FirmwareFacts(Section):
     data: int | None
     bss: int | None
     path: str | None = None
+    kernels: str | None = None       # the engine's kernel set (tflm: cmsis-nn or reference)
+    tflm_commit: str | None = None   # commit of the TFLM tree the image was built from
 
 
 class DatasetFacts(Section):
@@ -262,6 +264,9 @@ class Report(Measurements):
     board: str
     engine: str
     emulated: bool | None = None
+    kernels: str | None = Field(None, description="Kernel set that ran (tflm: cmsis-nn or reference; None: aot).")
+    engine_choice: dict[str, Any] | None = Field(
+        None, description="{engine, reason}: why this engine ran, e.g. the board's tflm had no TFLM tree.")
     windows: int
     class_names: list[str] = Field(default_factory=list)
     timings: dict[str, float]

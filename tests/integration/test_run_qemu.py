@@ -34,7 +34,7 @@ def finished_run(run_setup, tmp_path_factory):
     """One run through the CLI (--json), shared by the checks below."""
     out = tmp_path_factory.mktemp("run") / "r1"
     p = subprocess.run(
-        [sys.executable, "-m", "hil.cli", "run", "--no-train", "--model", str(run_setup.model), "--dataset",
+        [sys.executable, "-m", "hil.cli", "run", "--no-train", "--engine", "aot", "--model", str(run_setup.model), "--dataset",
          str(run_setup.dataset), "--work", str(run_setup.work), "--windows", str(N), "--out", str(out), "--json"],
         capture_output=True, text=True, timeout=600,
     )
@@ -80,7 +80,7 @@ def test_resume_of_a_finished_run_rescoring_nothing_and_a_gate_failing(finished_
     before = (copy / "results.jsonl").read_bytes()
     cfg = json.loads((copy / "config.json").read_text())["options"]
     p = subprocess.run(
-        [sys.executable, "-m", "hil.cli", "run", "--no-train", "--model", cfg["model"], "--dataset", cfg["dataset"],
+        [sys.executable, "-m", "hil.cli", "run", "--no-train", "--engine", "aot", "--model", cfg["model"], "--dataset", cfg["dataset"],
          "--work", cfg["work"], "--windows", str(N), "--out", str(copy), "--resume", "--gate", "max_latency=1"],
         capture_output=True, text=True, timeout=600,
     )

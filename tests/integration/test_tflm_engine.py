@@ -130,8 +130,10 @@ def _windows(tiny_model, tflite: Path) -> np.ndarray:
     return np.concatenate([extremes, real, uniform]).astype(np.int8)
 
 
-@pytest.fixture(scope="module")
-def tflm_qemu_firmware(tiny_export):
+# Both kernel sets, each image built once for the module (CMSIS-NN is what apollo4 ships, reference is
+# TFLM's portable baseline); every test below runs on each.
+@pytest.fixture(scope="module", params=["cmsis-nn", "reference"])
+def tflm_qemu_firmware(request, tiny_export):
     from hil.artifacts import ArtifactPaths
     from hil.config import load_board, load_model_config
     from hil.firmware.build import build_firmware
@@ -139,7 +141,7 @@ def tflm_qemu_firmware(tiny_export):
     board = load_board("qemu-m4", REPO / "boards.yaml")
     cfg = load_model_config(REPO / "models" / "rhythm-4-effv2")
     paths = ArtifactPaths(tiny_export.parent.parent, tiny_export.parent.name)
-    return build_firmware(board, cfg, paths, "tflm"), board
+    return build_firmware(board, cfg, paths, "tflm", kernels=request.param), board
 
 
 @pytest.fixture(scope="module")
@@ -165,6 +167,10 @@ def test_image_size_report(tflm_qemu_firmware):
     folder, board = tflm_qemu_firmware
     size = json.loads((folder / "size.json").read_text())
     assert size["engine"] == "tflm" and size["port"] == "qemu_mps2"
+    assert folder.name == f"qemu-m4-tflm-{size['kernels']}"  # a kernel set never reuses the other's image
+    assert size["tflm_commit"]  # the tree's commit, recorded with the image
+    built = (folder / "build.log").read_text()
+    assert ("kernels/cmsis_nn/" in built) == (size["kernels"] == "cmsis-nn")
     assert size["model_bytes"] < size["flash_bytes"] <= board.memory.flash_bytes
     assert size["arena_bytes"] > 0
 
@@ -175,8 +181,9 @@ def test_image_size_report(tflm_qemu_firmware):
 def test_info_names_tflm_and_the_model(tflm_device, tflm_qemu_firmware, tiny_export):
     q, client, _ = tflm_device
     info = client.hello()
-    assert "engine=tflm" in q.banner
-    assert info.engine == "tflm" and info.board == "qemu-m4"
+    kernels = json.loads((tflm_qemu_firmware[0] / "size.json").read_text())["kernels"]
+    assert f"engine=tflm/{kernels}" in q.banner
+    assert info.engine == "tflm" and info.kernels == kernels and info.board == "qemu-m4"
     assert info.model_sha256 == hashlib.sha256((tiny_export / "model.tflite").read_bytes()).hexdigest()
     # arena_used_bytes() of the interpreter: real, and within the static arena sized on the host
     size_arena = json.loads((tflm_qemu_firmware[0] / "size.json").read_text())["arena_bytes"]

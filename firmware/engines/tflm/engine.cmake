@@ -7,8 +7,11 @@
 #                       third-party downloads where `make -f tensorflow/lite/
 #                       micro/tools/make/Makefile third_party_downloads` puts them:
 #                       tensorflow/lite/micro/tools/make/downloads/{flatbuffers,gemmlowp,ruy}
-#   HIL_CMSIS_NN_ROOT   optional CMSIS-NN checkout: TFLM's kernels/cmsis_nn/*.cc
-#                       replace the reference kernels of the same name.
+#   HIL_TFLM_KERNELS    kernel set: "reference" (TFLM's portable kernels) or
+#                       "cmsis-nn" (TFLM's kernels/cmsis_nn/*.cc replace the
+#                       reference kernels of the same name, over CMSIS-NN).
+#                       Default: cmsis-nn when HIL_CMSIS_NN_ROOT is set, else reference.
+#   HIL_CMSIS_NN_ROOT   CMSIS-NN checkout (kernels cmsis-nn only).
 #   HIL_TFLM_ALL_KERNELS  compile every kernel, not only the model's.
 #
 # `hil deps tflm` prints the pinned commit and the steps; `hil deps tflm --fetch` does them.
@@ -24,6 +27,23 @@ if(NOT DEFINED HIL_TFLM_ROOT)
 endif()
 if(NOT DEFINED HIL_CMSIS_NN_ROOT)
   set(HIL_CMSIS_NN_ROOT "$ENV{HIL_CMSIS_NN_ROOT}")
+endif()
+if(NOT HIL_TFLM_KERNELS)
+  if(HIL_CMSIS_NN_ROOT)
+    set(HIL_TFLM_KERNELS cmsis-nn)
+  else()
+    set(HIL_TFLM_KERNELS reference)
+  endif()
+endif()
+if(NOT HIL_TFLM_KERNELS MATCHES "^(cmsis-nn|reference)$")
+  message(FATAL_ERROR "HIL_TFLM_KERNELS=${HIL_TFLM_KERNELS}: expected cmsis-nn or reference")
+endif()
+if(HIL_TFLM_KERNELS STREQUAL "cmsis-nn" AND NOT HIL_CMSIS_NN_ROOT)
+  message(FATAL_ERROR "HIL_TFLM_KERNELS=cmsis-nn needs HIL_CMSIS_NN_ROOT (a CMSIS-NN checkout, e.g. "
+                      "TFLM's tensorflow/lite/micro/tools/make/downloads/cmsis_nn); or use HIL_TFLM_KERNELS=reference")
+endif()
+if(HIL_TFLM_KERNELS STREQUAL "reference")
+  set(HIL_CMSIS_NN_ROOT "")  # the reference set never compiles CMSIS-NN, whatever the environment says
 endif()
 option(HIL_TFLM_ALL_KERNELS "Compile every TFLM kernel, not only the model's" OFF)
 
@@ -72,6 +92,7 @@ list(FILTER HIL_TFLM_SRCS EXCLUDE REGEX
 set(HIL_TFLM_DEFS TF_LITE_STATIC_MEMORY TF_LITE_MCU_DEBUG_LOG)
 set(HIL_TFLM_INCLUDES ${T} ${HIL_TFLM_DOWNLOADS}/flatbuffers/include ${HIL_TFLM_DOWNLOADS}/gemmlowp
                       ${HIL_TFLM_DOWNLOADS}/ruy)
+set(HIL_TFLM_KERNEL_SET ${HIL_TFLM_KERNELS})
 set(HIL_TFLM_KERNELS "reference")
 if(HIL_CMSIS_NN_ROOT)
   if(NOT EXISTS "${HIL_CMSIS_NN_ROOT}/Include/arm_nnfunctions.h")
@@ -164,5 +185,7 @@ add_library(hil_engine STATIC
   ${HIL_MODEL_DIR}/tflm_ops.cc
   ${HIL_MODEL_DIR}/tflm_model_data.cc)
 target_include_directories(hil_engine PUBLIC ${HIL_MODEL_DIR} ${HIL_TFLM_DIR} ${CMAKE_CURRENT_LIST_DIR}/../../include)
+# INFO's engine string names the kernel set: "tflm/cmsis-nn", "tflm/reference" (docs/protocol.md).
+target_compile_definitions(hil_engine PRIVATE HIL_TFLM_KERNEL_SET="${HIL_TFLM_KERNEL_SET}")
 target_compile_options(hil_engine PRIVATE -fno-rtti -fno-exceptions -fno-threadsafe-statics -fno-unwind-tables)
 target_link_libraries(hil_engine PUBLIC hil_tflm m)

@@ -125,9 +125,14 @@ hil_engine_status_t hil_engine_init(void)
     return HIL_ENGINE_OK;
 }
 
+#ifndef HIL_TFLM_KERNEL_SET
+#define HIL_TFLM_KERNEL_SET "reference"
+#endif
+
 const char *hil_engine_name(void)
 {
-    return "tflm";
+    /* <engine>/<kernels>: the host splits it (docs/protocol.md, INFO). */
+    return "tflm/" HIL_TFLM_KERNEL_SET;
 }
 
 const uint8_t *hil_engine_model_sha256(void)
