@@ -8,7 +8,6 @@ MEAN output), so the diagnosis has exactly one right answer.
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 from hil.run import run_pipeline
