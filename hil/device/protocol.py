@@ -98,6 +98,8 @@ class InferResult:
     index: int
     outputs: np.ndarray  # int8
     cycles: int  # raw timer ticks of the invoke (× board.timer.counts_per_tick)
+    seq: int  # of the request this RESULT answered
+    input_crc: int  # CRC-32 of the input the device computed on, as it reported it
 
 
 @dataclass(frozen=True)
@@ -511,7 +513,7 @@ class _Flight:
         w.done = True
         self.live.remove(w)
         self.drop_attempts(w)
-        return InferResult(w.index, outputs, ticks)
+        return InferResult(w.index, outputs, ticks, ev.seq, in_crc)
 
     def expire(self, now: float) -> None:
         """Re-sends every attempt whose deadline passed with no reply."""
