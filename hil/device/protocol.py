@@ -191,6 +191,7 @@ class LinkStats:
     device_errors: int = 0
     resets: int = 0
     stale: int = 0
+    wrong_input: int = 0  # RESULTs computed on other bytes than their window's (refused, re-sent)
     problems: list[str] = field(default_factory=list)
 
     def note(self, text: str) -> None:
@@ -504,6 +505,8 @@ class _Flight:
         in_crc, ticks = struct.unpack_from("<II", ev.payload)
         if in_crc != w.crc:
             # Computed on other bytes than this window's: never use it.
+            self.stats.wrong_input += 1
+            self.stats.note(f"window {w.index}: result computed on a different input (crc {in_crc:#010x})")
             self.send(w, "result computed on a different input")
             return None
         outputs = np.frombuffer(ev.payload[8:], dtype=np.int8).copy()
