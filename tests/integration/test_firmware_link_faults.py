@@ -88,10 +88,10 @@ def test_results_swapped_between_windows_in_flight_are_refused_by_the_input_crc(
     x = _windows(3)
     results, port, client = _stream_through(fake_engine_host_port, x, dict(seed=5, swap=6), inflight=4)
     assert port.injected["rx"]["swap"] == 6
+    _assert_each_result_is_its_own_windows(results, x)
     # Each swapped pair is refused twice, unless one of its frames answered an attempt already
     # given up (a stale reply) or both came from the same window (a timeout's resend).
     assert client.stats.wrong_input >= 2 * 6 - 2, client.stats.problems[:20]
-    _assert_each_result_is_its_own_windows(results, x)
 
 
 @pytest.mark.timeout(60)  # a hang fails here, at a generous deadline (no speed claim)
