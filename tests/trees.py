@@ -1,4 +1,4 @@
-"""The external source trees some tests build against, and whether a missing one skips or fails.
+"""The external trees and inputs some tests need, and whether a missing one skips or fails.
 
 TFLM (``HIL_TFLM_ROOT``, with ``HIL_CMSIS_NN_ROOT`` when set) and AmbiqSuite
 (``HIL_AMBIQSUITE_ROOT``) are never in the repository (``hil deps``). A test
@@ -10,6 +10,11 @@ the firmware build will use it and, when one is unset or broken,
 - fails it, with the same message, when ``HIL_REQUIRE_TREES=1`` (what
   ``.ci/run`` sets when it points the variables at ``../shared``), so a wrong
   path in CI cannot pass as a skip.
+
+The real LSAD sample records (``lsad-sample``: ``HIL_LSAD_SAMPLE``, by default
+``../shared/data/lsad-sample`` beside the checkout) are an input of the same
+kind: the ``lsad_sample`` fixture calls :func:`require` too, so the same switch
+makes their absence fail in CI.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ class Need:
     env: str
     files: tuple[str, ...]  # relative to the tree; all must exist
     fix: str
+    default: str = ""  # where to look when the variable is unset ("" : the variable is required)
 
 
 NEEDS = {
@@ -49,6 +55,13 @@ NEEDS = {
         TREES["ambiqsuite"].env,
         (TREES["ambiqsuite"].marker, "boards/apollo4p_evb/bsp/am_bsp_pins.h"),
         "point it at an AmbiqSuite R4.x SDK with apollo4p (licensed, from Ambiq; see docs/boards.md)",
+    ),
+    "lsad-sample": Need(
+        "HIL_LSAD_SAMPLE",
+        tuple(f"WFDBRecords/01/010/JS0000{i}.{ext}" for i in (1, 2, 4, 5) for ext in ("hea", "mat")),
+        "put the four sample LSAD records (JS00001, JS00002, JS00004, JS00005 with WFDBRecords/01/010 above them) "
+        "in ../shared/data/lsad-sample beside the checkout, or point HIL_LSAD_SAMPLE at a copy",
+        default=str(REPO.parent / "shared" / "data" / "lsad-sample"),
     ),
 }
 # Optional: checked only when set (the tflm build then compiles CMSIS-NN's kernels).
@@ -65,14 +78,15 @@ def problem(name: str) -> str | None:
     need = NEEDS[name]
     checks = [(need, True)] + ([(CMSIS_NN, False)] if name == "tflm" else [])
     for n, mandatory in checks:
-        root = os.environ.get(n.env, "")
+        root = os.environ.get(n.env, "") or n.default
         if not root:
             if mandatory:
                 return f"{n.env} is not set: {n.fix}"
             continue
         missing = [f for f in n.files if not (Path(root) / f).is_file()]
         if missing:
-            return f"{n.env}={root} is not a usable tree (no {missing[0]}): {n.fix}"
+            where = f"{n.env}={root}" if os.environ.get(n.env) else f"{n.env} is unset and {root}"
+            return f"{where} is not usable (no {missing[0]}): {n.fix}"
     return None
 
 
@@ -83,9 +97,15 @@ def require(*names: str) -> None:
         return
     text = "; ".join(problems)
     if trees_required():
-        pytest.fail(f"{REQUIRE_ENV}=1 and {text}. In CI, .ci/run sets these from ../shared/third_party.",
+        pytest.fail(f"{REQUIRE_ENV}=1 and {text}. In CI, .ci/run sets these from ../shared.",
                     pytrace=False)
     pytest.skip(text)
+
+
+def path(name: str) -> Path:
+    """The folder of ``name`` after :func:`require` (the variable, or the default place)."""
+    need = NEEDS[name]
+    return Path(os.environ.get(need.env, "") or need.default).resolve()
 
 
 def ambiq_extra_include() -> Path | None:

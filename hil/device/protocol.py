@@ -99,6 +99,8 @@ class InferResult:
     index: int
     outputs: np.ndarray  # int8
     cycles: int  # raw timer ticks of the invoke (× board.timer.counts_per_tick)
+    seq: int  # of the request this RESULT answered
+    input_crc: int  # CRC-32 of the input the device computed on, as it reported it
 
 
 @dataclass(frozen=True)
@@ -218,6 +220,7 @@ class LinkStats:
     device_errors: int = 0
     resets: int = 0
     stale: int = 0
+    wrong_input: int = 0  # RESULTs computed on other bytes than their window's (refused, re-sent)
     problems: list[str] = field(default_factory=list)
 
     def note(self, text: str) -> None:
@@ -554,6 +557,8 @@ class _Flight:
         in_crc, ticks = struct.unpack_from("<II", ev.payload)
         if in_crc != w.crc:
             # Computed on other bytes than this window's: never use it.
+            self.stats.wrong_input += 1
+            self.stats.note(f"window {w.index}: result computed on a different input (crc {in_crc:#010x})")
             self.send(w, "result computed on a different input")
             return None
         outputs = np.frombuffer(ev.payload[8:], dtype=np.int8).copy()
@@ -563,7 +568,7 @@ class _Flight:
         w.done = True
         self.live.remove(w)
         self.drop_attempts(w)
-        return InferResult(w.index, outputs, ticks)
+        return InferResult(w.index, outputs, ticks, ev.seq, in_crc)
 
     def expire(self, now: float) -> None:
         """Re-sends every attempt whose deadline passed with no reply."""

@@ -19,6 +19,7 @@ from typing import Any, Callable, Iterator, Protocol, Sequence
 import numpy as np
 
 from hil import ui
+from hil.device.framing import crc32
 from hil.errors import ConfigError, InfraError
 
 RESULTS = "results.jsonl"
@@ -28,6 +29,8 @@ class _Result(Protocol):
     index: int
     outputs: np.ndarray
     cycles: int
+    seq: int
+    input_crc: int
 
 
 class _Client(Protocol):
@@ -123,6 +126,41 @@ def make_record(index: int, ref: Any, true_class: int, outputs: np.ndarray, tick
     }
 
 
+class _InFlight:
+    """The windows handed to the client and not yet answered, to check each result against.
+
+    The protocol client already matches replies by sequence number and input
+    CRC; this is the runner's own check, so that no client (or a bug in one)
+    can make it write a result under another window's index.
+    """
+
+    def __init__(self, x_int8: np.ndarray) -> None:
+        self.x = x_int8
+        self.crcs: dict[int, int] = {}  # index -> CRC-32 of the bytes handed out
+        self.seqs: set[int] = set()  # of results already accepted in this stream
+
+    def feed(self, indices: list[int]) -> Iterator[tuple[int, np.ndarray]]:
+        for i in indices:
+            self.crcs[i] = crc32(np.ascontiguousarray(self.x[i]).tobytes())
+            yield i, self.x[i]
+
+    def accept(self, res: _Result, board: str) -> int:
+        i, seq = int(res.index), int(res.seq)
+        if i not in self.crcs:
+            problem = f"result for window {i}, which was not in flight"
+        elif seq in self.seqs:
+            problem = f"second result with sequence number {seq} (window {i})"
+        elif int(res.input_crc) != self.crcs[i]:
+            problem = (f"result for window {i} was computed on other data (input CRC {int(res.input_crc):#010x}, "
+                       f"the window's is {self.crcs[i]:#010x})")
+        else:
+            del self.crcs[i]
+            self.seqs.add(seq)
+            return i
+        # The protocol client guarantees none of these happen; refuse to guess, store nothing of it.
+        raise InfraError(f"{board}: {problem}; not stored")
+
+
 def stream_windows(
     connect: Callable[[], _Client],
     x_int8: np.ndarray,
@@ -155,11 +193,9 @@ def stream_windows(
             wanted = set(pending)
             try:
                 client = connect()
-                for res in client.infer_stream((i, x_int8[i]) for i in list(pending)):
-                    i = int(res.index)
-                    if i not in wanted:
-                        # The protocol client guarantees this never happens; refuse to guess.
-                        raise InfraError(f"{board}: result for window {i}, which was not outstanding")
+                flight = _InFlight(x_int8)
+                for res in client.infer_stream(flight.feed(list(pending))):
+                    i = flight.accept(res, board)  # raises before anything wrong is written
                     store.append(make_record(i, refs[i], int(y[i]), res.outputs, res.cycles))
                     wanted.discard(i)
                     stats.scored += 1

@@ -16,7 +16,7 @@ from hil.device.framing import Deframer, Frame, MsgType, encode
 from hil.device.link import open_link
 from hil.device.protocol import DeviceClient
 from hil.device.qemu import QemuError, QemuInstance
-from tests.fixtures.firmware import REPO, VECTORS, FaultyPort, fake_engine_outputs
+from tests.fixtures.firmware import REPO, VECTORS, FaultyPort, fake_engine_outputs, read_until
 
 pytestmark = [pytest.mark.qemu, pytest.mark.slow]
 
@@ -86,11 +86,8 @@ def test_protocol_vectors_on_the_device(qemu):
             link.timeout = 0.1 if not v["response_hex"] else 5
             got += link.read(want - len(got) if want > len(got) else 1)
         link.write(echo)
-        link.timeout = 5
-        while not got.endswith(tail):
-            chunk = link.read(max(1, link.in_waiting))
-            assert chunk, f"no reply; got {got.hex()}"
-            got += chunk
+        link.timeout = 0.2
+        got += read_until(link, lambda b: (got + b).endswith(tail), "the ECHO_REPLY after the vectors", 10)
     finally:
         link.close()
     assert got.hex() == expect
@@ -99,11 +96,9 @@ def test_protocol_vectors_on_the_device(qemu):
 def test_hardfault_is_reported_then_the_device_resets(client):
     client.hello()
     client.port.write(encode(Frame(MsgType.CRASH, 99)))
-    d, events = Deframer(), []
-    while not any(getattr(e, "banner", None) for e in events):
-        chunk = client.port.read(256)
-        assert chunk or len(events) < 10, "no fault report"
-        events += d.feed(chunk)
+    raw = read_until(client.port, lambda b: any(getattr(e, "banner", None) for e in Deframer().feed(b)),
+                     "the fault report and the boot banner after CRASH", 30)
+    events = Deframer().feed(raw)
     fault = [e for e in events if isinstance(e, Frame) and e.type == MsgType.ERROR][0]
     assert fault.payload[:2] == b"\x0b\x00" and b"HardFault pc=0x" in fault.payload and b"cfsr=0x" in fault.payload
     assert "reset=fault" in [e for e in events if getattr(e, "banner", None)][0].banner

@@ -10,7 +10,6 @@ import json
 import shutil
 import subprocess
 import sys
-import time
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -100,6 +99,7 @@ def test_qemu_killed_mid_run_recovers(run_setup, qemu_spy, tmp_path):
     rows = _lines(out / "results.jsonl")
     assert sorted(r["index"] for r in rows) == list(range(30))  # each window once
     assert res.report["agreement"]["exact_match"] == 1.0
+    _assert_rows_are_the_references(run_setup, rows, 30)
 
 
 def test_qemu_killed_without_recovery_exits_2_then_resume_finishes(run_setup, qemu_spy, tmp_path):
@@ -117,8 +117,10 @@ def test_qemu_killed_without_recovery_exits_2_then_resume_finishes(run_setup, qe
     rows = _lines(out / "results.jsonl")
     assert len(rows) == 30 and sorted(r["index"] for r in rows) == list(range(30))  # none scored twice
     assert res.report["stream"]["resumed"] == len(saved)
+    _assert_rows_are_the_references(run_setup, rows, 30)
 
 
+@pytest.mark.timeout(300)  # a hang fails here, at a generous deadline (no speed claim)
 def test_device_that_stops_answering_times_out_naming_window_and_board(run_setup, qemu_spy, tmp_path):
     boards = yaml.safe_load(open(run_setup.model.parents[1] / "boards.yaml"))
     boards["boards"]["qemu-m4"]["link"].update(timeout_s=1.0, retries=1)
@@ -126,10 +128,8 @@ def test_device_that_stops_answering_times_out_naming_window_and_board(run_setup
     f.write_text(yaml.safe_dump(boards))
     out = tmp_path / "r"
     qemu_spy.when_results(out / "results.jsonl", 5, qemu_spy.freeze)
-    t0 = time.monotonic()
     with pytest.raises(InfraError) as e:
         run_pipeline(run_setup.options(out, windows=30, max_recoveries=0, boards_file=f))
-    assert time.monotonic() - t0 < 120  # no hang
     msg = str(e.value)
     assert "window" in msg and "qemu-m4" in msg
     assert len(_lines(out / "results.jsonl")) >= 5
@@ -153,24 +153,40 @@ def test_stale_image_is_refused(run_setup, tmp_path, monkeypatch):
     assert not (tmp_path / "r" / "results.jsonl").exists() or (tmp_path / "r" / "results.jsonl").read_text() == ""
 
 
-def test_faulty_link_never_misattributes_a_result(run_setup, tmp_path, monkeypatch):
-    """Garbage, dropped bytes and flipped bits between host and QEMU during a whole run.
-
-    The run ends with every window scored or with exit 2; either way each saved
-    result is the TFLite reference output of its own window.
-    """
-    import hil.device.link as link_mod
+def _assert_rows_are_the_references(run_setup, rows, n):
+    """Every stored result is the TFLite reference output of its own window (not only the right index set)."""
+    from hil.config import load_model_config
+    from hil.data import prepare_dataset
     from hil.export.quantize import quantize_input
     from hil.export.references import tflite_ref_outputs
     from hil.export.tflite_info import read_io_quant
+
+    assert rows, "no results were stored"
+    assert len({r["index"] for r in rows}) == len(rows), "a window was stored twice"
+    cfg = load_model_config(run_setup.model)
+    ds = prepare_dataset(cfg, run_setup.dataset, run_setup.work, progress=False)
+    w = ds.windows("test", limit=n)
+    tflite = run_setup.work / cfg.name / "export" / "model.tflite"
+    s, zp, *_ = read_io_quant(tflite)
+    ref = tflite_ref_outputs(tflite, quantize_input(w.x, s, zp))
+    assert len({r.tobytes() for r in ref}) > 1, "the windows' references differ, so a swap would show"
+    for r in rows:
+        assert r["outputs"] == ref[r["index"]].tolist(), f"window {r['index']} got another window's result"
+
+
+def test_faulty_link_never_misattributes_a_result(run_setup, tmp_path, monkeypatch):
+    """Garbage, dropped bytes, flipped bits, duplicated and delayed frames in both
+    directions between host and QEMU during a whole run: every window is scored,
+    each with the TFLite reference output of its own window."""
+    import hil.device.link as link_mod
     from tests.fixtures.firmware import FaultyPort
 
     real_open = link_mod.open_link
     ports = []
 
     def faulty_open(url, baud, log=None, **kw):
-        # ~1,600 bytes go each way per window: about one window in three is hit.
-        p = FaultyPort(real_open(url, baud, log, **kw), seed=len(ports) + 1, garbage=1e-4, drop=5e-5, flip=5e-5)
+        # one valid frame in six each way: about one window in three is hit
+        p = FaultyPort(real_open(url, baud, log, **kw), seed=len(ports) + 1, every=6)
         ports.append(p)
         return p
 
@@ -180,22 +196,10 @@ def test_faulty_link_never_misattributes_a_result(run_setup, tmp_path, monkeypat
     f = tmp_path / "boards.yaml"
     f.write_text(yaml.safe_dump(boards))
     out = tmp_path / "r"
-    try:
-        res = run_pipeline(run_setup.options(out, windows=24, boards_file=f))
-        assert res.report["agreement"]["exact_match"] == 1.0
-    except InfraError as e:
-        assert e.exit_code == 2
-    assert sum(p.injected["garbage"] + p.injected["drop"] + p.injected["flip"] for p in ports) > 0
+    res = run_pipeline(run_setup.options(out, windows=24, boards_file=f))
+    assert res.exit_code == 0 and res.report["agreement"]["exact_match"] == 1.0
+    for d in ("tx", "rx"):
+        assert sum(sum(p.injected[d].values()) for p in ports) >= 24 // 6, f"{d}: too few faults injected"
     rows = _lines(out / "results.jsonl")
-    assert len({r["index"] for r in rows}) == len(rows)
-    from hil.config import load_model_config
-    from hil.data import prepare_dataset
-
-    cfg = load_model_config(run_setup.model)
-    ds = prepare_dataset(cfg, run_setup.dataset, run_setup.work, progress=False)
-    w = ds.windows("test", limit=24)
-    tflite = run_setup.work / cfg.name / "export" / "model.tflite"
-    s, zp, *_ = read_io_quant(tflite)
-    ref = tflite_ref_outputs(tflite, quantize_input(w.x, s, zp))
-    for r in rows:
-        assert r["outputs"] == ref[r["index"]].tolist(), f"window {r['index']} got another window's result"
+    assert len(rows) == 24
+    _assert_rows_are_the_references(run_setup, rows, 24)

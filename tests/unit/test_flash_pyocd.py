@@ -18,7 +18,8 @@ from pyocd.core.session import Session
 from pyocd.flash.file_programmer import FileProgrammer
 from pyocd.probe import aggregator
 from pyocd.probe.debug_probe import DebugProbe
-from pyocd.target.builtin.target_AMA3B1KK import AMA3B1KK_KBR
+from pyocd.coresight.coresight_target import CoreSightTarget
+from pyocd.core.soc_target import SoCTarget
 
 from hil.config import PyocdFlasher
 from hil.device.pyocd_flasher import ProbeNotFound, flash_pyocd
@@ -100,8 +101,9 @@ def bench(monkeypatch, tmp_path):
     monkeypatch.setattr(Session, "open", open_)
     monkeypatch.setattr(Session, "close", close)
     monkeypatch.setattr(FileProgrammer, "program", program)
-    monkeypatch.setattr(AMA3B1KK_KBR, "read_memory_block8", read_block)
-    monkeypatch.setattr(AMA3B1KK_KBR, "reset", reset)
+    # On the base classes: pyOCD's built-in targets and the classes it makes from a pack share them.
+    monkeypatch.setattr(SoCTarget, "read_memory_block8", read_block)
+    monkeypatch.setattr(CoreSightTarget, "reset", reset)
 
     def no_prompt(*a):
         raise AssertionError("the flasher must never prompt")
@@ -128,6 +130,77 @@ def test_flashes_verifies_and_resets_with_the_board_options(bench):
     assert session.options.get("target_override") == "ama3b1kk_kbr"
     assert session.options.get("frequency") == 2_000_000
     assert session.options.get("connect_mode") == "under-reset"
+    assert any("verify ok" in line for line in log)
+
+
+PDSC = """<?xml version="1.0" encoding="UTF-8"?>
+<package schemaVersion="1.7.7" xmlns:xs="http://www.w3.org/2001/XMLSchema-instance">
+  <vendor>AmbiqMicro</vendor>
+  <name>Apollo4_DFP</name>
+  <description>hil test stand-in: the device description of Ambiq's Apollo4 DFP, no flash algorithm</description>
+  <releases><release version="1.0.0">stand-in</release></releases>
+  <devices>
+    <family Dfamily="Apollo4" Dvendor="Ambiq Micro:120">
+      <processor Dcore="Cortex-M4" DcoreVersion="r0p1" Dfpu="SP_FPU" Dmpu="MPU" Dendian="Little-endian"
+                 Dclock="192000000"/>
+      <device Dname="AMAP42KK-KBR">
+        <memory name="MCU_MRAM" access="rx" start="0x00018000" size="0x001E8000" default="1" startup="1"/>
+        <memory name="MCU_TCM" access="rwx" start="0x10000000" size="0x00060000" default="1"/>
+      </device>
+    </family>
+  </devices>
+</package>
+"""
+
+
+def _apollo4_pack(folder):
+    """A CMSIS pack (a zip with its .pdsc) that pyOCD really reads to build the amap42kk_kbr target.
+
+    Ambiq's licensed DFP cannot be in CI; this holds only its device description
+    (the programming it would drive is faked with the probe, above).
+    """
+    import zipfile
+
+    pack = folder / "AmbiqMicro.Apollo4_DFP.1.0.0.pack"
+    with zipfile.ZipFile(pack, "w") as z:
+        z.writestr("AmbiqMicro.Apollo4_DFP.pdsc", PDSC)
+    return pack
+
+
+@pytest.fixture
+def pack_targets_forgotten():
+    """pyOCD registers a pack's targets process-wide; forget them after the test (no order dependence)."""
+    from pyocd.target import TARGET
+
+    before = dict(TARGET)
+    yield
+    TARGET.clear()
+    TARGET.update(before)
+
+
+def test_the_shipped_apollo4_entry_flashes_at_its_app_base_verifies_and_resets(bench, tmp_path,
+                                                                              pack_targets_forgotten):
+    """boards.yaml's apollo4 flasher as shipped (only the pack path filled in, as docs/bench-setup.md says)."""
+    from pathlib import Path
+
+    from hil.config import load_board
+
+    shipped = load_board("apollo4", Path(__file__).resolve().parents[2] / "boards.yaml").flasher
+    assert (shipped.kind, shipped.target_override, shipped.app_base) == ("pyocd", "amap42kk_kbr", 0x18000)
+    pack = _apollo4_pack(tmp_path)
+    log = []
+    flash_pyocd(shipped.model_copy(update={"pack": str(pack)}), bench["image"], log.append)
+    (session,) = bench["sessions"]
+    target = session.board.target
+    assert type(target).__name__.lower().startswith("amap42kk")  # built by pyOCD from the pack
+    assert target.memory_map.get_boot_memory().start == 0x18000
+    assert session.options.get("target_override") == "amap42kk_kbr"
+    assert session.options.get("pack") == str(pack)
+    assert session.options.get("frequency") == shipped.frequency_hz
+    assert session.options.get("connect_mode") == shipped.connect_mode
+    assert bench["program"] == ("bin", {"base_address": 0x18000})
+    assert session.probe.flash == {0x18000: bench["image"].read_bytes()}
+    assert session.probe.resets == 1
     assert any("verify ok" in line for line in log)
 
 

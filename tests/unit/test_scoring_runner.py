@@ -8,10 +8,13 @@ an exact window, which a real link cannot do deterministically.
 
 import json
 from dataclasses import dataclass
+from itertools import count
 
 import numpy as np
 import pytest
 
+from hil.device.framing import crc32
+from hil.device.protocol import InferResult
 from hil.errors import ConfigError, InfraError
 from hil.scoring.runner import ResultsStore, results_arrays, stream_windows
 
@@ -23,11 +26,18 @@ class WindowRef:  # same fields as hil.data.WindowRef
     start: int
 
 
-@dataclass
-class Res:
-    index: int
-    outputs: np.ndarray
-    cycles: int
+_seqs = count(1)
+
+
+def outputs_of(x):
+    """What the fake devices compute on a window (the "reference" of these tests)."""
+    return (np.asarray(x)[:4] // 2).astype(np.int8)
+
+
+def Res(i, x, cycles=1, seq=None, data=None):
+    """An honest result for window ``i`` with data ``x`` (``data``: the bytes it was computed on, if others)."""
+    on = x if data is None else data
+    return InferResult(i, outputs_of(on), cycles, next(_seqs) if seq is None else seq, crc32(on.tobytes()))
 
 
 class FakeDevice:
@@ -49,7 +59,7 @@ class FakeDevice:
                     if limit is not None and k == limit:
                         raise InfraError(f"link timeout on window {i} (board fake)")
                     dev.sent.append(i)
-                    yield Res(i, (x[:4] // 2).astype(np.int8), 1000 + i)
+                    yield Res(i, x, 1000 + i)
 
         return Client()
 
@@ -85,7 +95,15 @@ def test_device_reset_recovers_and_continues_without_rescoring(tmp_path):
                                recover=lambda e: restarts.append(str(e)), show_progress=False)
     assert stats.recoveries == 2 and len(restarts) == 2 and dev.sessions == 3
     assert sorted(dev.sent) == list(range(20))  # nothing scored twice, nothing lost
-    assert set(ResultsStore(tmp_path / "results.jsonl").load()) == set(range(20))
+    _assert_stored_are_references(tmp_path / "results.jsonl", x)
+
+
+def _assert_stored_are_references(path, x):
+    lines = path.read_text().splitlines()
+    saved = ResultsStore(path).load()
+    assert len(lines) == len(saved) == len(x), "each window stored exactly once"
+    for i, rec in saved.items():
+        assert rec["outputs"] == [int(v) for v in outputs_of(x[i])], f"window {i} holds another window's outputs"
 
 
 def test_too_many_resets_exit_2_with_results_on_disk_then_resume_finishes(tmp_path):
@@ -106,20 +124,93 @@ def test_too_many_resets_exit_2_with_results_on_disk_then_resume_finishes(tmp_pa
         stats = stream_windows(dev2.connect, x, y, refs, store, done=set(saved), board="fake", show_progress=False)
     assert stats.resumed == 9 and stats.scored == 11
     assert set(dev2.sent).isdisjoint(saved)
-    assert set(ResultsStore(path).load()) == set(range(20))
+    _assert_stored_are_references(path, x)
 
 
-def test_a_result_for_a_window_not_in_flight_is_refused(tmp_path):
-    x, y, refs = _data(5)
+def _swap_pairs(windows):
+    """Both windows of a pair in flight, each answered with the other's index: only the input CRC tells."""
+    it = iter(windows)
+    for a, xa in it:
+        b, xb = next(it)
+        yield Res(b, xb, data=xa)
+        yield Res(a, xa, data=xb)
 
-    class Liar:
-        def infer_stream(self, windows):
-            for i, w in windows:
-                yield Res(i + 1, np.zeros(4, np.int8), 1)
 
-    with ResultsStore(tmp_path / "r.jsonl") as store, pytest.raises(InfraError) as e:
-        stream_windows(lambda: Liar(), x, y, refs, store, done=set(), board="fake", show_progress=False)
-    assert "window 5" in str(e.value)
+def _shift(windows):
+    """Reads one window ahead and answers window i under index i+1 (in flight, so only the CRC tells)."""
+    it = iter(windows)
+    prev = next(it)
+    for nxt in it:
+        yield Res(nxt[0], nxt[1], data=prev[1])
+        prev = nxt
+
+
+def _duplicate(windows):
+    """Every result twice: the second copy's window is no longer in flight."""
+    for i, x in windows:
+        r = Res(i, x)
+        yield r
+        yield r
+
+
+def _repeated_seq(windows):
+    """A correct result for the second window under the sequence number of the first one's."""
+    it = iter(windows)
+    (a, xa), (b, xb) = next(it), next(it)
+    first = Res(a, xa)
+    yield first
+    yield Res(b, xb, seq=first.seq)
+
+
+def _past_the_end(windows):
+    for i, x in windows:
+        yield Res(i + 100, x)
+
+
+LIES = {"swapped pairs": (_swap_pairs, "computed on other data"),
+        "shifted indices": (_shift, "computed on other data"),
+        "duplicates": (_duplicate, "not in flight"),
+        "repeated sequence number": (_repeated_seq, "sequence number"),
+        "index not in flight": (_past_the_end, "not in flight")}
+
+
+class Liar:
+    """Lies (``lie`` over the windows) in its first session, answers honestly in later ones."""
+
+    def __init__(self, lie):
+        self.lie, self.sessions = lie, 0
+
+    def connect(self):
+        self.sessions += 1
+        lie = self.lie if self.sessions == 1 else (lambda ws: (Res(i, x) for i, x in ws))
+
+        class Client:
+            def infer_stream(self, windows):
+                yield from lie(windows)
+
+        return Client()
+
+
+@pytest.mark.parametrize("lie", list(LIES), ids=list(LIES))
+def test_a_result_not_matching_a_window_in_flight_is_never_stored(tmp_path, lie):
+    x, y, refs = _data(10)
+    fn, reason = LIES[lie]
+    path = tmp_path / "r.jsonl"
+    with ResultsStore(path) as store, pytest.raises(InfraError) as e:
+        stream_windows(Liar(fn).connect, x, y, refs, store, done=set(), board="fake", show_progress=False)
+    assert reason in str(e.value) and "not stored" in str(e.value)
+    saved = ResultsStore(path).load()
+    assert len(saved) <= 1  # at most the honest first result before the lie
+    for i, rec in saved.items():
+        assert rec["outputs"] == [int(v) for v in outputs_of(x[i])]
+
+    # with a recovery, the honest second session scores what the lie left, each window with its own outputs
+    path.unlink(missing_ok=True)
+    with ResultsStore(path) as store:
+        stats = stream_windows(Liar(fn).connect, x, y, refs, store, done=set(), board="fake",
+                               recover=lambda exc: None, show_progress=False)
+    assert stats.recoveries == 1 and reason in stats.errors[0]
+    _assert_stored_are_references(path, x)
 
 
 def test_torn_last_line_is_dropped_on_load(tmp_path):
@@ -164,7 +255,7 @@ def test_a_device_error_ends_the_stream_without_recovery(tmp_path):
             for k, (i, w) in enumerate(windows):
                 if k == 3:
                     raise DeviceError(f"board fake: window {i} refused: BAD_ARG (size)", 3)
-                yield Res(i, (w[:4] // 2).astype(np.int8), 1)
+                yield Res(i, w)
 
     def connect():
         sessions.append(1)

@@ -17,7 +17,7 @@ def _tflm_tree(root, *, downloads=True):
 
 @pytest.fixture
 def no_trees(monkeypatch):
-    for env in ("HIL_TFLM_ROOT", "HIL_CMSIS_NN_ROOT", "HIL_AMBIQSUITE_ROOT", trees.REQUIRE_ENV):
+    for env in ("HIL_TFLM_ROOT", "HIL_CMSIS_NN_ROOT", "HIL_AMBIQSUITE_ROOT", "HIL_LSAD_SAMPLE", trees.REQUIRE_ENV):
         monkeypatch.delenv(env, raising=False)
     return monkeypatch
 
@@ -45,3 +45,16 @@ def test_a_wrong_cmsis_nn_path_is_broken_and_an_unset_one_is_fine(no_trees, tmp_
     no_trees.setenv("HIL_CMSIS_NN_ROOT", str(tmp_path / "nope"))
     assert "HIL_CMSIS_NN_ROOT" in trees.problem("tflm") and "arm_nnfunctions.h" in trees.problem("tflm")
 
+
+
+def test_missing_lsad_sample_skips_and_fails_when_inputs_are_required(no_trees, tmp_path):
+    no_trees.setenv("HIL_LSAD_SAMPLE", str(tmp_path / "nowhere"))
+    with pytest.raises(pytest.skip.Exception, match=r"HIL_LSAD_SAMPLE=.*nowhere is not usable.*JS00001"):
+        trees.require("lsad-sample")
+    no_trees.setenv(trees.REQUIRE_ENV, "1")
+    with pytest.raises(pytest.fail.Exception, match=r"HIL_REQUIRE_TREES=1 and HIL_LSAD_SAMPLE="):
+        trees.require("lsad-sample")
+
+
+def test_lsad_sample_defaults_to_the_shared_folder_beside_the_checkout(no_trees):
+    assert trees.path("lsad-sample") == (trees.REPO.parent / "shared" / "data" / "lsad-sample").resolve()
