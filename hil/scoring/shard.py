@@ -131,6 +131,8 @@ def stream_sharded(devices: Sequence[Device], x_int8: np.ndarray, y: np.ndarray,
             try:
                 _worker(dev, q, x_int8, y, refs, store, st, max_recoveries, lambda: prog.advance(task))
             except BaseException as exc:  # noqa: BLE001 -- handed to the main thread, which raises it
+                if isinstance(exc, InfraError) and dev.name not in str(exc):
+                    exc.args = (f"device {dev.name}: {exc}",)
                 failures.append(exc)
                 q.stop()  # the others finish their windows in flight, then stop
 
