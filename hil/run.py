@@ -13,6 +13,7 @@ import os
 import platform
 import socket
 import time
+from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -62,6 +63,8 @@ class RunOptions:
     boards_file: Path | None = None
     show_progress: bool = True
     max_recoveries: int = 2
+    devices: int | None = None               # emulated board: QEMU instances (None = cores, at most the windows)
+    wait: float = 0.0                        # seconds to wait for a board another run holds (0: exit 2 at once)
 
 
 @dataclass
@@ -89,6 +92,11 @@ class Plan:
     run_dir: Path
     kernels: str | None = None
     engine_reason: str | None = None
+    devices: list[Board] = field(default_factory=list)  # one per device streamed to (hil.device.devices)
+    held: ExitStack = field(default_factory=ExitStack)  # the board locks, held until the run ends
+
+    def release(self) -> None:
+        self.held.close()
 
 
 def _resolve_run_dir(opts: RunOptions, board_name: str) -> Path:
@@ -112,9 +120,14 @@ def plan_run(opts: RunOptions) -> Plan:
         raise ConfigError(f"--split {opts.split!r}: expected one of {', '.join(SPLITS)}")
     if opts.windows is not None and opts.windows <= 0:
         raise ConfigError(f"--windows {opts.windows}: must be a positive number of windows")
-    board = load_board(opts.board, opts.boards_file)
+    from hil.device.devices import board_names, device_boards
     from hil.engines import choose_engine
 
+    boards = [load_board(name, opts.boards_file) for name in board_names(opts.board)]
+    board = boards[0]
+    devices = device_boards(boards, opts.devices)
+    if opts.wait < 0:
+        raise ConfigError(f"--wait {opts.wait:g}: must be 0 (do not wait) or a number of seconds")
     choice = choose_engine(board, opts.engine, opts.kernels)
     cfg = load_model_config(opts.model)
     gates_cfg = gates_mod.apply_overrides(cfg.gates, opts.gates)
@@ -129,16 +142,27 @@ def plan_run(opts: RunOptions) -> Plan:
         train = False
     if not train:
         st.export_outputs(paths.export)  # a model with no export is a usage error, found now
-    from hil.device.flash import check_port
-
-    check_port(board)  # a missing/busy serial port is found now, not after training
-    choice.engine.cmake_variables()  # so is a missing tree of the engine the run needs
+    choice.engine.cmake_variables()  # a missing tree of the engine the run needs is found now
     run_dir = _resolve_run_dir(opts, board.name)
     if opts.resume and not (run_dir / RESULTS).exists():
         raise ConfigError(f"--resume: {run_dir / RESULTS} does not exist; nothing to resume (run without --resume)")
     if not opts.resume and (run_dir / RESULTS).exists():
         raise ConfigError(f"{run_dir} already holds a run; pass --resume to continue it or another --out")
-    return Plan(opts, board, cfg, gates_cfg, choice.name, paths, train, run_dir, choice.engine.kernels, choice.reason)
+    plan = Plan(opts, board, cfg, gates_cfg, choice.name, paths, train, run_dir, choice.engine.kernels, choice.reason,
+                devices)
+    _hold(plan)
+    return plan
+
+
+def _hold(plan: Plan) -> None:
+    """Holds every physical board for the whole run, before the first long step; a missing/busy port is found now."""
+    from hil.device.devices import hold_boards
+
+    try:
+        hold_boards(plan.held, plan.devices, plan.run_dir.name, plan.opts.wait)
+    except BaseException:
+        plan.release()
+        raise
 
 
 def _already_scored(plan: Plan, meta: dict[str, Any]) -> dict[int, dict[str, Any]]:
@@ -181,6 +205,12 @@ FILES = {"results": RESULTS, "serial_log": SERIAL_LOG, "flash_log": FLASH_LOG, "
 def run_pipeline(opts: RunOptions) -> RunResult:
     """Runs every step ``opts`` needs and returns the report; raises HilError subclasses for exits 2/3."""
     plan = plan_run(opts)
+    with plan.held:  # the boards are released on every exit: pass, failure, error, Ctrl-C
+        return _run_plan(plan)
+
+
+def _run_plan(plan: Plan) -> RunResult:
+    opts = plan.opts
     plan.run_dir.mkdir(parents=True, exist_ok=True)
     t = st.StageTimer()
     kernels = f" {plan.kernels}" if plan.kernels else ""
@@ -193,7 +223,8 @@ def run_pipeline(opts: RunOptions) -> RunResult:
     windows = st.select_windows(prepared, opts.split, opts.windows, timer=t)
     done = _record_run(plan, prepared, fw, windows)
     streamed = st.stream(plan.board, fw, prepared, windows, plan.run_dir, done=done, flash=opts.flash,
-                         max_recoveries=opts.max_recoveries, show_progress=opts.show_progress, timer=t)
+                         max_recoveries=opts.max_recoveries, show_progress=opts.show_progress, timer=t,
+                         devices=plan.devices[:max(1, len(windows) - len(done))])  # never more devices than windows
     refs = st.references(prepared, windows, plan.paths.train / "model.keras", timer=t)
     ident = st.RunIdentity(plan.run_dir.name, plan.board, plan.engine, plan.cfg, plan.gates, FILES, plan.engine_reason)
     rep, plots = st.compare(ident, prepared, fw, windows, streamed, refs, timer=t)

@@ -219,12 +219,21 @@ class Streamed:
     flash: dict[str, Any] = field(default_factory=dict)
     stats: StreamStats | None = None  # None: nothing was left to stream
     profile: list[dict[str, Any]] = field(default_factory=list)  # raw per-op samples (profile.json), per engine
+    devices: list[Any] = field(default_factory=list)  # hil.scoring.shard.DeviceStats, one per device
 
 
 def stream(board: Board, firmware: Firmware, prepared: Prepared, windows: Windows, run_dir: Path, *,
            done: dict[int, dict[str, Any]], flash: bool = True, max_recoveries: int = 2,
-           show_progress: bool = True, timer: StageTimer | None = None) -> Streamed:
-    """Streams the windows not in ``done`` through one DeviceSession; each result is on disk as it arrives."""
+           show_progress: bool = True, timer: StageTimer | None = None,
+           devices: list[Board] | None = None) -> Streamed:
+    """Streams the windows not in ``done`` through one DeviceSession; each result is on disk as it arrives.
+
+    ``devices``: the boards to shard the windows over (the same emulated board
+    N times, or physical boards of one kind); one or None is ``board`` alone.
+    """
+    if devices is not None and len(devices) > 1:
+        return stream_devices(devices, firmware, prepared, windows, run_dir, done=done, flash=flash,
+                              max_recoveries=max_recoveries, show_progress=show_progress, timer=timer)
     t = timer or StageTimer(announce=False)
     store = ResultsStore(run_dir / RESULTS)
     n = len(windows)
@@ -249,13 +258,27 @@ def stream(board: Board, firmware: Firmware, prepared: Prepared, windows: Window
     else:
         ui.info("  every window is already scored; recomputing the report only")
         profile_raw = profile_mod.load(run_dir)
+    shares = [] if stats is None else [_single_share(board, stats)]
+    return _streamed(run_dir, windows, info_doc, flash_doc, stats, shares, profile_raw)
+
+
+def _single_share(board: Board, stats: StreamStats) -> Any:
+    from hil.scoring.shard import DeviceStats
+
+    return DeviceStats(0, board.name, stats.scored, stats.recoveries, stats.seconds, list(stats.errors))
+
+
+def _streamed(run_dir: Path, windows: Windows, info_doc: dict[str, Any], flash_doc: dict[str, Any],
+              stats: StreamStats | None, shares: list[Any], profile_raw: list[dict[str, Any]]) -> Streamed:
+    n = len(windows)
     records = ResultsStore(run_dir / RESULTS).load()
     outputs, ticks = results_arrays(records, n)
     for i in range(n):  # the saved results must be of these very windows
         if records[i]["true"] != int(windows.y[i]):
             raise ConfigError(f"{run_dir / RESULTS}: window {i} has class {records[i]['true']}, "
                               f"the dataset says {int(windows.y[i])}")
-    return Streamed(outputs, ticks, info_doc, flash_doc, stats, profile_raw)
+    return Streamed(outputs, ticks, info_doc, flash_doc, stats, profile=profile_raw, devices=shares)
+
 
 
 def profile_device(session: DeviceSession, windows: Windows, run_dir: Path, *,
@@ -275,6 +298,69 @@ def profile_device(session: DeviceSession, windows: Windows, run_dir: Path, *,
             return []
     profile_mod.save(run_dir, raw)
     return raw
+
+
+def device_log(run_dir: Path, name: str, k: int) -> Path:
+    """Device 0 logs to serial.log / flash.log as a one-device run does; device k to serial.k.log."""
+    if k == 0:
+        return run_dir / name
+    stem, _, ext = name.rpartition(".")
+    return run_dir / f"{stem}.{k}.{ext}"
+
+
+def stream_devices(boards: list[Board], firmware: Firmware, prepared: Prepared, windows: Windows, run_dir: Path, *,
+                   done: dict[int, dict[str, Any]], flash: bool = True, max_recoveries: int = 2,
+                   show_progress: bool = True, timer: StageTimer | None = None) -> Streamed:
+    """The windows not in ``done`` sharded over one DeviceSession per board (hil.scoring.shard)."""
+    from hil.scoring.shard import Device, stream_sharded
+
+    t = timer or StageTimer(announce=False)
+    store = ResultsStore(run_dir / RESULTS)
+    n, info_doc, flash_doc, stats, shares = len(windows), {}, {}, None, []
+    if len(done) < n:
+        with ExitStack() as stack:
+            stack.callback(store.close)
+            with t.stage("flash", f"{'boot' if boards[0].emulated else 'flash'} {len(boards)} devices"):
+                sessions = [stack.enter_context(DeviceSession(
+                    b, firmware.dir, expect=prepared.expect, flash_log=device_log(run_dir, FLASH_LOG, k),
+                    serial_log=device_log(run_dir, SERIAL_LOG, k), flash=flash)) for k, b in enumerate(boards)]
+            r = sessions[0].flash_result
+            if r is not None:
+                flash_doc = {"flasher": r.flasher, "seconds": r.seconds, "notes": r.notes}
+            unique = len({b.name for b in boards}) == len(boards)  # else one emulated board N times: name#k
+            devs = [Device(k, s.board.name if unique else f"{s.board.name}#{k}", connect=_connector(s),
+                           recover=s.recover) for k, s in enumerate(sessions)]
+            try:
+                with t.stage("stream", f"{n - len(done)} windows over {len(devs)} devices"):
+                    stats, shares = stream_sharded(devs, windows.x_int8, windows.y, windows.refs, store,
+                                                   done=set(done), max_recoveries=max_recoveries,
+                                                   show_progress=show_progress)
+            except KeyboardInterrupt:
+                store.close()
+                saved = len(ResultsStore(store.path).load())
+                raise InfraError(f"interrupted: {saved} of {n} windows are scored and saved in {store.path}",
+                                 hint=f"finish the run with: hil run --resume --out {run_dir} (same options)") from None
+            info_doc = sessions[0].info_dict()
+            profile_raw = profile_device(sessions[0], windows, run_dir, timer=t)  # one device's profile stands for all
+        ui.info(f"  scored {stats.scored} windows on {len(boards)} devices ({stats.recoveries} recoveries) in "
+                f"{stats.seconds:.1f} s ({stats.scored / max(stats.seconds, 1e-9):.1f} windows/s)")
+    else:
+        ui.info("  every window is already scored; recomputing the report only")
+        profile_raw = profile_mod.load(run_dir)
+    return _streamed(run_dir, windows, info_doc, flash_doc, stats, shares, profile_raw)
+
+
+def _connector(session: DeviceSession):
+    first = [True]
+
+    def connect():
+        # The session connected (HELLO and image check) on entry; later calls reconnect.
+        if first[0] and session.client is not None:
+            first[0] = False
+            return session.client
+        return session.reconnect()
+
+    return connect
 
 
 def _stream_session(session: DeviceSession, windows: Windows, store: ResultsStore, run_dir: Path,
@@ -381,8 +467,17 @@ def _report_doc(ident: RunIdentity, prepared: Prepared, firmware: Firmware, wind
         "device_info": streamed.device_info, "flash": streamed.flash,
         "stream": None if streamed.stats is None else _stream_doc(streamed.stats),
         "profile": [p for p in (profile_mod.section(r, prepared.tflite, ident.board) for r in streamed.profile) if p],
+        "devices": _devices_doc(streamed.devices),
         "files": ident.files, "warnings": warnings,
     }
+
+
+def _devices_doc(shares: list[Any]) -> dict[str, Any] | None:
+    if not shares:
+        return None
+    return {"count": len(shares), "shares": [{"device": s.device, "board": s.board, "scored": s.scored,
+                                              "recoveries": s.recoveries, "seconds": round(s.seconds, 3),
+                                              "errors": s.errors} for s in shares]}
 
 
 def _stream_doc(stats: StreamStats) -> dict[str, Any]:

@@ -72,7 +72,8 @@ def render_summary(rep: Report, run_dir: Path) -> None:
 
 
 @click.command("run")
-@click.option("--board", default=None, help="Board of boards.yaml (default: the file's default, qemu-m4).")
+@click.option("--board", default=None, help="Board of boards.yaml (default: the file's default, qemu-m4); "
+              "NAME-A,NAME-B shares the windows between boards of one kind.")
 @click.option("--model", "model", type=click.Path(path_type=Path), default=DEFAULT_MODEL_DIR, show_default=True,
               help="Model folder holding config.yaml.")
 @click.option("--dataset", type=click.Path(path_type=Path), default=None,
@@ -94,10 +95,15 @@ def render_summary(rep: Report, run_dir: Path) -> None:
 @kernels_option()
 @click.option("--no-train", is_flag=True, help="Never train or export: use the existing export (exit 3 if there is none).")
 @click.option("--no-flash", is_flag=True, help="Real boards: do not flash; the HELLO check still refuses a stale image.")
+@click.option("--devices", type=click.IntRange(min=1), default=None,
+              help="Emulated board: boot N instances and share the windows between them (default: the cores this "
+              "process may use, at most the window count). Physical boards: list them in --board instead.")
+@click.option("--wait", "wait", type=click.FloatRange(min=0), default=0.0, show_default=True, metavar="SECONDS",
+              help="When another run holds the board, wait up to SECONDS for it (0: exit 2 at once, naming the holder).")
 @json_option("Print report.json instead of the summary tables.")
 @click.pass_obj
 def command(obj, board, model, dataset, split, windows, out, resume, gates, work, profile, engine, kernels, no_train,
-            no_flash, as_json) -> None:
+            no_flash, devices, wait, as_json) -> None:
     """Train, export, build, flash, stream the test windows and compare with the references.
 
     Reuses every artifact whose inputs did not change, so a re-run only streams
@@ -115,12 +121,14 @@ def command(obj, board, model, dataset, split, windows, out, resume, gates, work
       hil run --windows 200 --out runs/quick --gate exact_match=0.99
       hil run --resume --out runs/quick
       hil run --engine tflm --kernels reference
+      hil run --devices 2 --windows 2000
+      hil run --board apollo4-a,apollo4-b --wait 600
     """
     opts = RunOptions(
         board=board, model=model, dataset=dataset, split=split, windows=windows, out=out, resume=resume,
         gates=list(gates), work=work, profile=profile, engine=engine, kernels=kernels,
         no_train=no_train, flash=not no_flash, boards_file=obj.boards if obj else None,
-        show_progress=not as_json,
+        show_progress=not as_json, devices=devices, wait=wait,
     )
     result = run_pipeline(opts)
     if as_json:

@@ -78,6 +78,8 @@ def open_link(url: str, baud: int, log: Path | None = None, *, timeout: float = 
         port = serial.serial_for_url(url, baudrate=baud, timeout=timeout, write_timeout=10, do_not_open=True)
     except (ValueError, serial.SerialException) as exc:
         raise LinkError(f"serial link {url!r}: {exc}") from None
+    if "://" not in url:
+        port.exclusive = True  # a device path: no other program may open it while hil streams
     if log is not None:
         port.__class__ = _logging_class(type(port))
         port._hil_log = RawLog(Path(log))  # type: ignore[attr-defined]

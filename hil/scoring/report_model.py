@@ -245,6 +245,24 @@ class Diagnosis(Section):
     error: str | None = None  # what stopped it (the run's results are kept)
 
 
+class DeviceShare(Section):
+    """One device of a run and the windows it scored (this invocation; resumed windows are not counted)."""
+
+    device: int
+    board: str
+    scored: int
+    recoveries: int = 0
+    seconds: float = 0.0
+    errors: list[str] = Field(default_factory=list)
+
+
+class DevicesFacts(Section):
+    """How many devices streamed the run's windows, and each one's share (``--devices``, board lists)."""
+
+    count: int
+    shares: list[DeviceShare] = Field(default_factory=list)
+
+
 class Measurements(Section):
     """The numbers gates are checked against: a report, or the part of one a gate test builds."""
 
@@ -279,6 +297,7 @@ class Report(Measurements):
     device_info: dict[str, Any] = Field(default_factory=dict)
     flash: dict[str, Any] = Field(default_factory=dict)
     stream: StreamFacts | None = None
+    devices: DevicesFacts | None = None
     files: dict[str, str] = Field(default_factory=dict)
     warnings: list[str] = Field(default_factory=list, description="What the reader should know, e.g. constant outputs.")
     gates: Gates | None = None

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,13 +39,18 @@ class _Client(Protocol):
 
 
 class ResultsStore:
-    """Append-only ``results.jsonl``: one line per window, never rewritten except to drop a torn tail."""
+    """Append-only ``results.jsonl``: one line per window, never rewritten except to drop a torn tail.
+
+    Thread-safe: the devices of a sharded run append to the one file, a whole
+    line at a time.
+    """
 
     def __init__(self, path: Path, *, fsync_every: int = 32) -> None:
         self.path = Path(path)
         self.fsync_every = fsync_every
         self._f = None
         self._unsynced = 0
+        self._lock = threading.RLock()
 
     def load(self) -> dict[int, dict[str, Any]]:
         """Records by window index.  A last line cut short by a crash is removed from the file."""
@@ -76,6 +82,10 @@ class ResultsStore:
         return records
 
     def append(self, record: dict[str, Any]) -> None:
+        with self._lock:
+            self._append(record)
+
+    def _append(self, record: dict[str, Any]) -> None:
         if self._f is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._f = open(self.path, "a", encoding="utf-8")
@@ -89,15 +99,17 @@ class ResultsStore:
             self.sync()
 
     def sync(self) -> None:
-        if self._f is not None and self._unsynced:
-            os.fsync(self._f.fileno())  # on the disk: survives the machine dying
-            self._unsynced = 0
+        with self._lock:
+            if self._f is not None and self._unsynced:
+                os.fsync(self._f.fileno())  # on the disk: survives the machine dying
+                self._unsynced = 0
 
     def close(self) -> None:
-        if self._f is not None:
-            self.sync()
-            self._f.close()
-            self._f = None
+        with self._lock:
+            if self._f is not None:
+                self.sync()
+                self._f.close()
+                self._f = None
 
     def __enter__(self) -> "ResultsStore":
         return self
@@ -115,15 +127,19 @@ class StreamStats:
     errors: list[str] = field(default_factory=list)
 
 
-def make_record(index: int, ref: Any, true_class: int, outputs: np.ndarray, ticks: int) -> dict[str, Any]:
+def make_record(index: int, ref: Any, true_class: int, outputs: np.ndarray, ticks: int,
+                device: int | None = None) -> dict[str, Any]:
     r = ref if isinstance(ref, dict) else {"record": ref.record, "lead": int(ref.lead), "start": int(ref.start)}
-    return {
+    rec = {
         "index": int(index),
         "ref": r,
         "true": int(true_class),
         "outputs": [int(v) for v in np.asarray(outputs).reshape(-1)],
         "ticks": int(ticks),
     }
+    if device is not None:  # which device of a sharded run scored it
+        rec["device"] = int(device)
+    return rec
 
 
 class _InFlight:
