@@ -107,8 +107,9 @@ def test_lock_of_a_killed_process_is_taken_over_and_its_details_rewritten(lock_e
 
 
 def _hil_run(boards_file, tmp_path, name, *extra):
+    # --engine aot: holding the board needs no TFLM tree (apollo4's own engine is tflm)
     return subprocess.Popen(
-        [sys.executable, "-m", "hil.cli", "--boards", str(boards_file), "run", "--board", "apollo4",
+        [sys.executable, "-m", "hil.cli", "--boards", str(boards_file), "run", "--board", "apollo4", "--engine", "aot",
          "--work", str(tmp_path / f"w-{name}"), "--out", str(tmp_path / name), *extra],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": os.getcwd()})
 
