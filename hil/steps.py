@@ -214,6 +214,39 @@ class Streamed:
     device_info: dict[str, Any] = field(default_factory=dict)
     flash: dict[str, Any] = field(default_factory=dict)
     stats: StreamStats | None = None  # None: nothing was left to stream
+    recorded_stream: dict[str, Any] | None = None  # stats of the session that scored them, when stats is None
+
+    def stream_doc(self) -> dict[str, Any] | None:
+        return self.recorded_stream if self.stats is None else _stream_doc(self.stats)
+
+
+SESSION_JSON = "session.json"  # what the streaming session learnt, kept for a resume with nothing left to stream
+
+
+def _save_session(run_dir: Path, streamed: Streamed, timings: dict[str, float]) -> None:
+    from hil.artifacts import write_json_atomic
+
+    write_json_atomic(run_dir / SESSION_JSON, {
+        "device_info": streamed.device_info, "flash": streamed.flash, "stream": streamed.stream_doc(),
+        "timings": {k: timings[k] for k in ("flash", "stream") if k in timings}})
+
+
+def recorded_session(run_dir: Path) -> dict[str, Any]:
+    """What the session that scored every window recorded: session.json, else a finished run's report.json."""
+    import json
+
+    from hil.scoring.report_model import load_report
+
+    try:
+        return json.loads((run_dir / SESSION_JSON).read_text())
+    except (OSError, ValueError):
+        pass
+    if (run_dir / report_mod.REPORT_JSON).exists():
+        old = load_report(run_dir / report_mod.REPORT_JSON)
+        return {"device_info": old.device_info, "flash": old.flash,
+                "stream": old.stream.model_dump(mode="json") if old.stream else None,
+                "timings": {k: v for k, v in old.timings.items() if k in ("flash", "stream")}}
+    return {}
 
 
 def stream(board: Board, firmware: Firmware, prepared: Prepared, windows: Windows, run_dir: Path, *,
@@ -226,6 +259,7 @@ def stream(board: Board, firmware: Firmware, prepared: Prepared, windows: Window
     info_doc: dict[str, Any] = {}
     flash_doc: dict[str, Any] = {}
     stats = None
+    recorded: dict[str, Any] = {}
     if len(done) < n:
         with ExitStack() as stack:
             stack.callback(store.close)
@@ -235,20 +269,28 @@ def stream(board: Board, firmware: Firmware, prepared: Prepared, windows: Window
                     serial_log=run_dir / SERIAL_LOG, flash=flash))
             if session.flash_result is not None:
                 r = session.flash_result
-                flash_doc = {"flasher": r.flasher, "seconds": r.seconds, "notes": r.notes}
+                flash_doc = {"flasher": r.flasher, "seconds": round(r.seconds, 3), "notes": r.notes}
             stats = _stream_session(session, windows, store, run_dir, done, max_recoveries, show_progress, t)
             info_doc = session.info_dict()
         ui.info(f"  scored {stats.scored} windows ({stats.recoveries} recoveries) in {stats.seconds:.1f} s "
                 f"({stats.scored / max(stats.seconds, 1e-9):.1f} windows/s)")
     else:
-        ui.info("  every window is already scored; recomputing the report only")
+        # Nothing to stream: keep what the session that scored them measured (device, flash, stream, timings).
+        recorded = recorded_session(run_dir)
+        info_doc, flash_doc = recorded.get("device_info") or {}, recorded.get("flash") or {}
+        t.timings.update(recorded.get("timings") or {})
+        ui.info("  every window is already scored; recomputing the report only"
+                + ("" if recorded else f" (no record of the device session in {run_dir})"))
     records = ResultsStore(run_dir / RESULTS).load()
     outputs, ticks = results_arrays(records, n)
     for i in range(n):  # the saved results must be of these very windows
         if records[i]["true"] != int(windows.y[i]):
             raise ConfigError(f"{run_dir / RESULTS}: window {i} has class {records[i]['true']}, "
                               f"the dataset says {int(windows.y[i])}")
-    return Streamed(outputs, ticks, info_doc, flash_doc, stats)
+    streamed = Streamed(outputs, ticks, info_doc, flash_doc, stats, recorded.get("stream"))
+    if stats is not None:
+        _save_session(run_dir, streamed, t.timings)
+    return streamed
 
 
 def _stream_session(session: DeviceSession, windows: Windows, store: ResultsStore, run_dir: Path,
@@ -301,6 +343,7 @@ class RunIdentity:
     cfg: ModelConfig
     gates: GatesCfg
     files: dict[str, str] = field(default_factory=dict)
+    created: str | None = None  # when the run started (kept by --resume); None = now
 
 
 def compare(ident: RunIdentity, prepared: Prepared, firmware: Firmware, windows: Windows, streamed: Streamed,
@@ -329,7 +372,8 @@ def _report_doc(ident: RunIdentity, prepared: Prepared, firmware: Firmware, wind
         warnings.append("every window gave the same device outputs: the agreement proves little "
                         "(is the model trained? see the train stage's metrics.json)")
     return {
-        "hil_version": __version__, "run_id": ident.run_id, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "hil_version": __version__, "run_id": ident.run_id, "created": ident.created or _now(),
+        "reported": _now(),
         "board": ident.board.name, "engine": ident.engine, "emulated": ident.board.emulated,
         "windows": len(windows), "class_names": names, "timings": {},
         "model": {"name": cfg.name, "sha256": e.model_sha256, "params": prepared.export_out.get("params"),
@@ -350,9 +394,13 @@ def _report_doc(ident: RunIdentity, prepared: Prepared, firmware: Firmware, wind
         "latency": cmp.latency(streamed.ticks, ident.board),
         "memory": cmp.memory(firmware.size, streamed.device_info.get("arena_bytes") or firmware.size.get("arena_bytes")),
         "device_info": streamed.device_info, "flash": streamed.flash,
-        "stream": None if streamed.stats is None else _stream_doc(streamed.stats),
+        "stream": streamed.stream_doc(),
         "files": ident.files, "warnings": warnings,
     }
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S%z")
 
 
 def _stream_doc(stats: StreamStats) -> dict[str, Any]:
