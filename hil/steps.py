@@ -53,15 +53,25 @@ class StageTimer:
     def __init__(self, announce: bool = True) -> None:
         self.timings: dict[str, float] = {}
         self.announce = announce
+        self._open: dict[str, float] = {}  # stage -> start of the running stage
+
+    def snapshot(self) -> dict[str, float]:
+        """The timings so far, a running stage counted up to now."""
+        now = time.monotonic()
+        out = dict(self.timings)
+        for name, t0 in self._open.items():
+            out[name] = round(out.get(name, 0.0) + now - t0, 3)
+        return out
 
     @contextmanager
     def stage(self, name: str, what: str) -> Iterator[None]:
         if self.announce:
             ui.info(f"[bold cyan]▶ {name}[/bold cyan] {what}")
-        t0 = time.monotonic()
+        t0 = self._open[name] = time.monotonic()
         try:
             yield
         finally:
+            del self._open[name]
             self.timings[name] = round(self.timings.get(name, 0.0) + time.monotonic() - t0, 3)
         if self.announce:
             ui.info(f"  [dim]{name} done in {self.timings[name]:.1f} s[/dim]")
@@ -414,7 +424,8 @@ def _plots(cfg: ModelConfig, windows: Windows, outputs: np.ndarray, ticks: np.nd
     return report_mod.PlotData(
         class_names=list(cfg.classes.names), ticks=ticks, examples_x=windows.x[ex],
         examples_true=[int(windows.y[i]) for i in ex], examples_pred=[int(pred[i]) for i in ex],
-        examples_ref=[f"{windows.refs[i].record} lead {windows.refs[i].lead} @{windows.refs[i].start}" for i in ex],
+        examples_ref=[f"record {windows.refs[i].record}, lead {windows.refs[i].lead}, from sample {windows.refs[i].start}"
+                      for i in ex],
         sample_rate=cfg.preprocess.sample_rate,
     )
 
@@ -423,11 +434,15 @@ def _plots(cfg: ModelConfig, windows: Windows, outputs: np.ndarray, ticks: np.nd
 
 
 def write_reports(run_dir: Path, rep: Report, plots: report_mod.PlotData, timer: StageTimer) -> Report:
-    """junit.xml and report.html, then report.json last: its presence means the run finished."""
+    """report.html, junit.xml, then report.json last: its presence means the run finished.
+
+    The page's timings include the report stage up to the page itself (its plots are most of the stage).
+    """
     with timer.stage("report", "report.json, junit.xml, report.html"):
-        rep.timings = dict(timer.timings)
-        report_mod.write_junit(run_dir, rep)
-        report_mod.write_html(run_dir, rep, plots)
+        images = report_mod.render_images(rep, plots)
+        rep.timings = timer.snapshot()
+        report_mod.write_html(run_dir, rep, plots, images)
     rep.timings = dict(timer.timings)
+    report_mod.write_junit(run_dir, rep)
     report_mod.write_report_json(run_dir, rep)
     return rep

@@ -78,6 +78,10 @@ class Thresholded(Section):
     f1_macro: Share
     dropped: Share  # share of windows set aside: their top probability is below the threshold
     threshold: float | None = None
+    f1_weighted: Share | None = None
+    per_class: dict[str, ClassScores] = Field(default_factory=dict)
+    confusion: list[list[int]] | None = None
+    windows: int | None = None
 
 
 class Metrics(Section):
