@@ -280,7 +280,7 @@ def _gates_html(r: Mapping[str, Any]) -> list[str]:
 
 
 def _metrics_html(r: Mapping[str, Any]) -> list[str]:
-    thr = next((m["thresholded"].get("threshold") for m in r["metrics"].values() if m and m.get("thresholded")), None)
+    thr = next((m["thresholded"].get("threshold") for _, m in r["metrics"].items() if m and m.get("thresholded")), None)
     p = f"p ≥ {thr:g}" if thr is not None else "confident"
     out = ["<h2>Accuracy on held-out windows</h2><table><tr><th>backend</th><th>accuracy</th><th>F1 macro</th>"
            f"<th>F1 weighted</th><th>accuracy ({p})</th><th>F1 macro ({p})</th><th>set aside</th></tr>"]

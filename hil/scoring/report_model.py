@@ -55,10 +55,10 @@ class Section(BaseModel):
         return default if value is None else value
 
     def __contains__(self, key: str) -> bool:
-        return key in self.model_fields or key in (self.model_extra or {})
+        return key in type(self).model_fields or key in (self.model_extra or {})
 
     def keys(self) -> list[str]:
-        return [*self.model_fields, *(self.model_extra or {})]
+        return [*type(self).model_fields, *(self.model_extra or {})]
 
     def items(self) -> list[tuple[str, Any]]:
         return [(k, getattr(self, k)) for k in self.keys()]
