@@ -87,3 +87,18 @@ def test_training_progress_says_starting_until_a_batch_has_a_loss():
     assert run._describe() == "epoch 1/8 starting"
     run.last_loss = 0.5
     assert run._describe() == "epoch 1/8 loss 0.5000"
+
+
+def test_make_setup_filters_setuptools_editable_notice_but_not_other_warnings():
+    import re
+    import subprocess
+    import sys
+
+    line = next(x for x in (Path(__file__).parents[2] / "Makefile").read_text().splitlines() if "-e '.[dev]'" in x)
+    env_value = re.search(r'PYTHONWARNINGS="([^"]+)"', line).group(1)
+    # What pip does with a build backend's warning (pyproject_hooks re-emits it as BuildBackendWarning).
+    code = ("import warnings\nfrom pip._vendor.pyproject_hooks import BuildBackendWarning as B\n"
+            "warnings.warn_explicit('Editable installation.\\n' + '*' * 80 + '\\nPlease be careful', B, 'x.py', 1)\n"
+            "warnings.warn_explicit('Something else', B, 'x.py', 2)\n")
+    p = subprocess.run([sys.executable, "-c", code], env={"PYTHONWARNINGS": env_value}, capture_output=True, text=True)
+    assert "Editable installation" not in p.stderr and "Something else" in p.stderr
