@@ -168,12 +168,10 @@ class _Page(HTMLParser):
 
     def handle_data(self, data):
         self.text.append(data)
-        if self._cell == "h2" or (self._cell is None and False):
-            pass
-        if self._cell is not None and self._cell != "h2":
-            self._cell += data
-        elif self._cell == "h2":
+        if self._cell == "h2":
             self.section += data
+        elif self._cell is not None:
+            self._cell += data
 
 
 def _page(rep, plots, tmp_path):
