@@ -61,10 +61,6 @@ def flash_pyocd(cfg: PyocdFlasher, image: Path, log: Callable[[str], None] = lam
     unknown target, several probes and no unique_id) and InfraError (exit 2)
     for what retrying may fix (no probe, udev permissions, flash failure).
     """
-    from pyocd.core import exceptions as pe
-    from pyocd.core.helpers import ConnectHelper
-    from pyocd.flash.file_programmer import FileProgrammer
-
     image = Path(image)
     if not image.is_file():
         raise ConfigError(f"{image}: no firmware image here; build it first with `hil build`")
@@ -73,75 +69,90 @@ def flash_pyocd(cfg: PyocdFlasher, image: Path, log: Callable[[str], None] = lam
             f"boards.yaml: flasher.pack {cfg.pack!r} does not exist",
             hint=f"download the CMSIS pack for {cfg.target_override} (see docs/bench-setup.md) and set flasher.pack to its path",
         )
-
     handler = _LogHandler(log)
     pyocd_log = logging.getLogger("pyocd")
     pyocd_log.addHandler(handler)
     try:
-        try:
-            probes = ConnectHelper.get_all_connected_probes(blocking=False, unique_id=cfg.unique_id)
-        except Exception as exc:  # libusb/hidapi errors surface as many types
-            if _is_permission_error(exc):
-                raise InfraError(f"pyocd: cannot open the debug probe: {exc}", hint=UDEV_HINT) from exc
-            raise InfraError(f"pyocd: listing debug probes failed: {exc}") from exc
-        log(f"pyocd: probes: {[(p.description, p.unique_id) for p in probes]}")
-        if not probes:
-            which = f" with unique_id containing {cfg.unique_id!r}" if cfg.unique_id else ""
-            raise ProbeNotFound(
-                f"pyocd: no debug probe{which} is connected",
-                hint="check the USB cable and the board's power; `pyocd list` shows what pyOCD sees; "
-                "on Linux a probe you may not open is invisible without udev rules (docs/bench-setup.md)",
-            )
-        if len(probes) > 1:
-            listing = ", ".join(f"{p.description} ({p.unique_id})" for p in probes)
-            what = f"match unique_id {cfg.unique_id!r}" if cfg.unique_id else "are connected and boards.yaml names none"
-            raise ConfigError(
-                f"pyocd: {len(probes)} debug probes {what}: {listing}",
-                hint="set flasher.unique_id of this board in boards.yaml to the full serial number of its probe",
-            )
-        uid = probes[0].unique_id
-        options = {
-            "target_override": cfg.target_override,
-            "frequency": cfg.frequency_hz,
-            "connect_mode": cfg.connect_mode,
-        }
-        if cfg.pack:
-            options["pack"] = str(Path(cfg.pack).expanduser())
-        try:
-            session = ConnectHelper.session_with_chosen_probe(
-                blocking=False, return_first=True, unique_id=uid, options=options
-            )
-        except pe.TargetSupportError as exc:
-            raise ConfigError(
-                f"pyocd: target {cfg.target_override!r} is not supported: {exc}",
-                hint="name a CMSIS pack holding it in flasher.pack (boards.yaml), or fix flasher.target_override",
-            ) from exc
-        if session is None:
-            raise ProbeNotFound(f"pyocd: the probe {uid} went away before the session opened")
-        t0 = time.monotonic()
-        try:
-            with session:
-                target = session.board.target
-                data = image.read_bytes()
-                log(f"pyocd: programming {image} ({len(data)} bytes) at 0x{cfg.app_base:x}")
-                FileProgrammer(session).program(str(image), file_format="bin", base_address=cfg.app_base)
-                readback = bytes(target.read_memory_block8(cfg.app_base, len(data)))
-                if readback != data:
-                    bad = next(i for i, (a, b) in enumerate(zip(readback, data)) if a != b) if len(readback) == len(data) else 0
-                    raise InfraError(f"pyocd: verify failed at 0x{cfg.app_base + bad:x}: flash does not hold the image")
-                log("pyocd: verify ok")
-                target.reset()
-                log(f"pyocd: reset; flashed in {time.monotonic() - t0:.1f} s")
-        except pe.TargetSupportError as exc:
-            raise ConfigError(
-                f"pyocd: target {cfg.target_override!r} is not supported: {exc}",
-                hint="name a CMSIS pack holding it in flasher.pack (boards.yaml)",
-            ) from exc
-        except InfraError:
-            raise
-        except (pe.Error, OSError) as exc:
-            if _is_permission_error(exc):
-                raise InfraError(f"pyocd: cannot open the debug probe {uid}: {exc}", hint=UDEV_HINT) from exc
-            raise InfraError(f"pyocd: flashing through probe {uid} failed: {type(exc).__name__}: {exc}") from exc
+        uid = _the_probe(cfg, log)
+        _program(_open_session(cfg, uid), cfg, image, uid, log)
     finally:
         pyocd_log.removeHandler(handler)
+
+
+def _the_probe(cfg: PyocdFlasher, log: Callable[[str], None]) -> str:
+    """The unique id of the one probe this board uses (none, or several without unique_id, are errors)."""
+    from pyocd.core.helpers import ConnectHelper
+
+    try:
+        probes = ConnectHelper.get_all_connected_probes(blocking=False, unique_id=cfg.unique_id)
+    except Exception as exc:  # libusb/hidapi errors surface as many types
+        if _is_permission_error(exc):
+            raise InfraError(f"pyocd: cannot open the debug probe: {exc}", hint=UDEV_HINT) from exc
+        raise InfraError(f"pyocd: listing debug probes failed: {exc}") from exc
+    log(f"pyocd: probes: {[(p.description, p.unique_id) for p in probes]}")
+    if not probes:
+        which = f" with unique_id containing {cfg.unique_id!r}" if cfg.unique_id else ""
+        raise ProbeNotFound(
+            f"pyocd: no debug probe{which} is connected",
+            hint="check the USB cable and the board's power; `pyocd list` shows what pyOCD sees; "
+            "on Linux a probe you may not open is invisible without udev rules (docs/bench-setup.md)",
+        )
+    if len(probes) > 1:
+        listing = ", ".join(f"{p.description} ({p.unique_id})" for p in probes)
+        what = f"match unique_id {cfg.unique_id!r}" if cfg.unique_id else "are connected and boards.yaml names none"
+        raise ConfigError(
+            f"pyocd: {len(probes)} debug probes {what}: {listing}",
+            hint="set flasher.unique_id of this board in boards.yaml to the full serial number of its probe",
+        )
+    return probes[0].unique_id
+
+
+def _open_session(cfg: PyocdFlasher, uid: str):
+    from pyocd.core import exceptions as pe
+    from pyocd.core.helpers import ConnectHelper
+
+    options = {"target_override": cfg.target_override, "frequency": cfg.frequency_hz, "connect_mode": cfg.connect_mode}
+    if cfg.pack:
+        options["pack"] = str(Path(cfg.pack).expanduser())
+    try:
+        session = ConnectHelper.session_with_chosen_probe(blocking=False, return_first=True, unique_id=uid, options=options)
+    except pe.TargetSupportError as exc:
+        raise ConfigError(
+            f"pyocd: target {cfg.target_override!r} is not supported: {exc}",
+            hint="name a CMSIS pack holding it in flasher.pack (boards.yaml), or fix flasher.target_override",
+        ) from exc
+    if session is None:
+        raise ProbeNotFound(f"pyocd: the probe {uid} went away before the session opened")
+    return session
+
+
+def _program(session, cfg: PyocdFlasher, image: Path, uid: str, log: Callable[[str], None]) -> None:
+    """Programs, reads back and compares, resets; pyOCD's errors become exit 3 or 2 by what fixes them."""
+    from pyocd.core import exceptions as pe
+    from pyocd.flash.file_programmer import FileProgrammer
+
+    t0 = time.monotonic()
+    try:
+        with session:
+            target = session.board.target
+            data = image.read_bytes()
+            log(f"pyocd: programming {image} ({len(data)} bytes) at 0x{cfg.app_base:x}")
+            FileProgrammer(session).program(str(image), file_format="bin", base_address=cfg.app_base)
+            readback = bytes(target.read_memory_block8(cfg.app_base, len(data)))
+            if readback != data:
+                bad = next(i for i, (a, b) in enumerate(zip(readback, data)) if a != b) if len(readback) == len(data) else 0
+                raise InfraError(f"pyocd: verify failed at 0x{cfg.app_base + bad:x}: flash does not hold the image")
+            log("pyocd: verify ok")
+            target.reset()
+            log(f"pyocd: reset; flashed in {time.monotonic() - t0:.1f} s")
+    except pe.TargetSupportError as exc:
+        raise ConfigError(
+            f"pyocd: target {cfg.target_override!r} is not supported: {exc}",
+            hint="name a CMSIS pack holding it in flasher.pack (boards.yaml)",
+        ) from exc
+    except InfraError:
+        raise
+    except (pe.Error, OSError) as exc:
+        if _is_permission_error(exc):
+            raise InfraError(f"pyocd: cannot open the debug probe {uid}: {exc}", hint=UDEV_HINT) from exc
+        raise InfraError(f"pyocd: flashing through probe {uid} failed: {type(exc).__name__}: {exc}") from exc

@@ -105,24 +105,13 @@ def _padding(ctx: _Ctx, padding: int, in_sz: int, out_sz: int, k: int, stride: i
     return total // 2 if padding == 0 else 0
 
 
-def _conv_like(ctx: _Ctx, depthwise: bool) -> Lowered:
-    x, w = ctx.t(0), ctx.t(1)
-    b = ctx.opt_in(2)
-    y = ctx.t(0, kind="output")
-    for t in (x, y):
-        ctx.act_int8(t)
-    if w.type != INT8 or not w.is_const:
-        raise ctx.fail("filter must be constant int8", w)
-    if np.any(w.zero_points != 0):
-        raise ctx.fail("filter zero points must be 0 (symmetric weights)", w)
-    ih, iw, ic = _nhwc(ctx, x)
-    oh, ow, oc = _nhwc(ctx, y)
+def _filter_dims(ctx: _Ctx, w, ic: int, oc: int, depthwise: bool) -> tuple[int, int, int]:
+    """(kernel height, width, depth multiplier), after checking the filter against the tensors it joins."""
     if len(w.shape) != 4:
         raise ctx.fail("filter must be 4-D", w)
-    o = ctx.op.options
     if depthwise:
         _, kh, kw, woc = w.shape
-        dm = int(o.DepthMultiplier()) or 1
+        dm = int(ctx.op.options.DepthMultiplier()) or 1
         if woc != oc or oc != ic * dm:
             raise ctx.fail(f"depthwise filter {list(w.shape)} does not match input channels {ic} x multiplier {dm}", w)
         qdim = 3
@@ -138,6 +127,60 @@ def _conv_like(ctx: _Ctx, depthwise: bool) -> Lowered:
         raise ctx.fail(f"expected 1 or {oc} filter scales, got {len(w.scales)}", w)
     if len(w.scales) == oc and oc > 1 and w.quantized_dimension != qdim:
         raise ctx.fail(f"per-channel scales must be along dimension {qdim}", w)
+    return kh, kw, dm
+
+
+def _channel_multipliers(x, w, y, oc: int) -> tuple[list[int], list[int]]:
+    """TFLite's per-channel requantisation: input scale x filter scale / output scale, as (multiplier, shift)."""
+    mults, shifts = [], []
+    for c in range(oc):
+        ws = w.scales[c] if len(w.scales) > 1 else w.scales[0]
+        m = float(x.scale_f32) * float(np.float32(ws)) / float(y.scale_f32)
+        qm, s = quant.quantize_multiplier(m)
+        mults.append(qm)
+        shifts.append(s)
+    return mults, shifts
+
+
+def _filter_layout(wdata: np.ndarray, depthwise: bool, dm: int, kh: int, kw: int, ic: int,
+                   oc: int) -> tuple[np.ndarray, int, np.ndarray | None]:
+    """(filter bytes in the kernels' layout, padded row length, int16 tap pairs or None)."""
+    pairs = None
+    if depthwise:
+        filt, row = wdata.reshape(-1), 0
+        if dm == 1 and oc >= 4:
+            # neighbouring taps as int16 pairs for SMLAD, per group of 4 channels:
+            # [oc/4][kh][kw/2][4][2]
+            wk = wdata.reshape(kh, kw, oc).astype(np.int16)
+            npairs, groups = kw // 2, oc // 4
+            pr = np.stack([wk[:, 0:2 * npairs:2, :], wk[:, 1:2 * npairs:2, :]], axis=-1)   # kh, np, oc, 2
+            pr = pr[:, :, :groups * 4, :].reshape(kh, npairs, groups, 4, 2).transpose(2, 0, 1, 3, 4)
+            pairs = pr.reshape(-1)
+        return filt, row, pairs
+    # rows padded with zeros to a multiple of 4 so the dot products have no tail
+    n = kh * kw * ic
+    row = (n + 3) // 4 * 4
+    rows = np.zeros((oc, row), np.int8)
+    rows[:, :n] = wdata.reshape(oc, n)
+    # channel pairs with their rows interleaved every 4 bytes, an odd last row as is
+    pairs2 = rows[:oc // 2 * 2].reshape(oc // 2, 2, row // 4, 4).transpose(0, 2, 1, 3).reshape(-1)
+    return np.concatenate([pairs2, rows[oc // 2 * 2:].reshape(-1)]), row, None
+
+
+def _conv_like(ctx: _Ctx, depthwise: bool) -> Lowered:
+    x, w = ctx.t(0), ctx.t(1)
+    b = ctx.opt_in(2)
+    y = ctx.t(0, kind="output")
+    for t in (x, y):
+        ctx.act_int8(t)
+    if w.type != INT8 or not w.is_const:
+        raise ctx.fail("filter must be constant int8", w)
+    if np.any(w.zero_points != 0):
+        raise ctx.fail("filter zero points must be 0 (symmetric weights)", w)
+    ih, iw, ic = _nhwc(ctx, x)
+    oh, ow, oc = _nhwc(ctx, y)
+    o = ctx.op.options
+    kh, kw, dm = _filter_dims(ctx, w, ic, oc, depthwise)
     sh, sw = int(o.StrideH()), int(o.StrideW())
     dh, dw = int(o.DilationHFactor()) or 1, int(o.DilationWFactor()) or 1
     pad_t = _padding(ctx, int(o.Padding()), ih, oh, kh, sh, dh, y)
@@ -157,13 +200,7 @@ def _conv_like(ctx: _Ctx, depthwise: bool) -> Lowered:
     wd = w.data.astype(np.int64)
     sums = wd.sum(axis=(0, 1, 2)) if depthwise else wd.reshape(oc, -1).sum(axis=1)
     bias_eff = np.array([quant.to_int32(int(bv) + in_off * int(s)) for bv, s in zip(bias, sums)], np.int64)
-    mults, shifts = [], []
-    for c in range(oc):
-        ws = w.scales[c] if len(w.scales) > 1 else w.scales[0]
-        m = float(x.scale_f32) * float(np.float32(ws)) / float(y.scale_f32)
-        qm, s = quant.quantize_multiplier(m)
-        mults.append(qm)
-        shifts.append(s)
+    mults, shifts = _channel_multipliers(x, w, y, oc)
     # |acc| bound per channel, for the kernels' small-accumulator requantisation:
     # bias_eff + sum(w * x) with |x| <= 128 (the fast paths), bias + sum(w * (x - zp))
     # with |x - zp| <= 255 (the generic depthwise path)
@@ -171,26 +208,7 @@ def _conv_like(ctx: _Ctx, depthwise: bool) -> Lowered:
     bound = np.maximum(np.abs(bias_eff) + 128 * abs_w, np.abs(bias) + 255 * abs_w)
     small_acc = all(int(b_) << max(s_, 0) < (1 << 30) for b_, s_ in zip(bound, shifts))
     p = ctx.prefix()
-    pairs = None
-    if depthwise:
-        filt, row = w.data.reshape(-1), 0
-        if dm == 1 and oc >= 4:
-            # neighbouring taps as int16 pairs for SMLAD, per group of 4 channels:
-            # [oc/4][kh][kw/2][4][2]
-            wk = w.data.reshape(kh, kw, oc).astype(np.int16)
-            npairs, groups = kw // 2, oc // 4
-            pr = np.stack([wk[:, 0:2 * npairs:2, :], wk[:, 1:2 * npairs:2, :]], axis=-1)   # kh, np, oc, 2
-            pr = pr[:, :, :groups * 4, :].reshape(kh, npairs, groups, 4, 2).transpose(2, 0, 1, 3, 4)
-            pairs = pr.reshape(-1)
-    else:
-        # rows padded with zeros to a multiple of 4 so the dot products have no tail
-        n = kh * kw * ic
-        row = (n + 3) // 4 * 4
-        rows = np.zeros((oc, row), np.int8)
-        rows[:, :n] = w.data.reshape(oc, n)
-        # channel pairs with their rows interleaved every 4 bytes, an odd last row as is
-        pairs2 = rows[:oc // 2 * 2].reshape(oc // 2, 2, row // 4, 4).transpose(0, 2, 1, 3).reshape(-1)
-        filt = np.concatenate([pairs2, rows[oc // 2 * 2:].reshape(-1)])
+    filt, row, pairs = _filter_layout(w.data, depthwise, dm, kh, kw, ic, oc)
     # the raw bias is only read by the generic depthwise path (multiplier > 1)
     raw_bias = depthwise and dm > 1
     consts = [
