@@ -38,10 +38,12 @@ system-deps:
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 
-# Reinstalls only when pyproject.toml or the constraints change.
+# Reinstalls only when pyproject.toml or the constraints change.  setuptools reports every editable
+# install as a warning ("Editable installation." ... BuildBackendWarning) that says nothing to act on:
+# filtered by its message, in pip and in the build backend, so real warnings still show.
 $(VENV)/.installed: pyproject.toml constraints.txt | $(VENV)/bin/python
 	$(VENV)/bin/pip install -q --upgrade pip
-	$(VENV)/bin/pip install -q -c constraints.txt -e '.[dev]'
+	PYTHONWARNINGS="ignore:Editable installation" $(VENV)/bin/pip install -q -c constraints.txt -e '.[dev]'
 	touch $@
 
 venv: $(VENV)/.installed

@@ -13,10 +13,11 @@ from pathlib import Path
 import click
 
 from hil import __version__, ui
+from hil.commands.options import WholeHelpGroup
 from hil.errors import EXIT_INFRA, EXIT_USAGE, HilError
 
 
-class HilGroup(click.Group):
+class HilGroup(WholeHelpGroup):
     """Turns every HilError into one message and its exit status, never a traceback."""
 
     def invoke(self, ctx: click.Context):  # type: ignore[override]

@@ -12,7 +12,9 @@ from dataclasses import asdict, dataclass
 
 APT_PACKAGES = "gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib qemu-system-arm cmake"
 APT_FIX = f"sudo apt-get update && sudo apt-get install -y {APT_PACKAGES}"
-PY_PACKAGES = ("tensorflow", "numpy", "scipy", "pyserial", "pyocd", "wfdb", "physiokit", "tflite-micro", "cobs", "pydantic")
+# Every runtime dependency of pyproject.toml (a unit test keeps the two lists equal).
+PY_PACKAGES = ("tensorflow", "numpy", "scipy", "pyserial", "pyocd", "click", "rich", "wfdb", "physiokit", "tflite-micro",
+               "ai-edge-litert", "cobs", "pydantic", "pyyaml", "matplotlib")
 
 
 @dataclass
@@ -87,6 +89,8 @@ def run_checks() -> list[Check]:
         check_tool("arm-none-eabi-gcc", ["arm-none-eabi-gcc", "--version"], APT_FIX),
         check_tool("cmake", ["cmake", "--version"], APT_FIX),
         check_tool("host C compiler", ["cc", "--version"], "sudo apt-get install -y build-essential"),
+        # Only the libFuzzer tests need clang (make setup installs it): not required to run hil.
+        check_tool("clang (fuzz tests)", ["clang", "--version"], "sudo apt-get install -y clang", required=False),
     ]
     checks += check_python_packages()
     checks += [check_serial_permissions()]

@@ -104,14 +104,41 @@ def _resolve_run_dir(opts: RunOptions, board_name: str) -> Path:
         return Path(opts.out)
     runs = Path(os.environ.get("HIL_RUNS", "runs"))
     if opts.resume:
-        # The newest run of this board that has results but no report yet, else the newest of this board.
+        # The newest run of this board that has results but no report yet: a finished run is not resumed by chance.
         cands = sorted(p for p in runs.glob(f"*-{board_name}") if (p / RESULTS).exists())
         unfinished = [p for p in cands if not (p / report_mod.REPORT_JSON).exists()]
-        if not cands:
-            raise ConfigError(f"--resume: no run of board {board_name!r} with {RESULTS} under {runs}/; pass --out RUN_DIR")
-        return (unfinished or cands)[-1]
+        if not unfinished:
+            finished = f" (finished: {', '.join(p.name for p in cands[-3:])})" if cands else ""
+            raise ConfigError(f"--resume: no unfinished run of board {board_name!r} under {runs}/{finished}; "
+                              "pass --out RUN_DIR to recompute a finished run's report")
+        return unfinished[-1]
     stamp = time.strftime("%Y%m%d-%H%M%S")
     return runs / f"{stamp}-{board_name}"
+
+
+# Options a resumed run must repeat (config.json "options"), checked before any stage runs.
+RESUME_OPTIONS = ("split", "windows", "dataset", "model")
+
+
+def _same_path(a: Any, b: Any) -> bool:
+    return a == b or (a is not None and b is not None and Path(a).resolve() == Path(b).resolve())
+
+
+def check_resume_options(opts: RunOptions, run_dir: Path, board: str, engine: str) -> None:
+    """The options of ``opts`` against those the run in ``run_dir`` was made with (config.json, run.json)."""
+    try:
+        old = json.loads((run_dir / CONFIG_JSON).read_text()).get("options", {})
+        meta = json.loads((run_dir / RUN_META).read_text())
+    except (OSError, ValueError):
+        return  # no record of the options: the identity check after the data stage still applies
+    now = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(opts).items()}
+    diff = [f"--{k} {old.get(k)!r} (now {now[k]!r})" for k in RESUME_OPTIONS
+            if not (_same_path(old.get(k), now[k]) if k in ("dataset", "model") else old.get(k) == now[k])]
+    diff += [f"--{k} {meta.get(k)!r} (now {v!r})" for k, v in (("board", board), ("engine", engine))
+             if k in meta and meta[k] != v]
+    if diff:
+        raise ConfigError(f"--resume: {run_dir} was run with {'; '.join(diff)}; resume it with the same options, "
+                          "or start a new run without --resume")
 
 
 def plan_run(opts: RunOptions) -> Plan:
@@ -148,6 +175,8 @@ def plan_run(opts: RunOptions) -> Plan:
         raise ConfigError(f"--resume: {run_dir / RESULTS} does not exist; nothing to resume (run without --resume)")
     if not opts.resume and (run_dir / RESULTS).exists():
         raise ConfigError(f"{run_dir} already holds a run; pass --resume to continue it or another --out")
+    if opts.resume:
+        check_resume_options(opts, run_dir, board.name, choice.name)
     plan = Plan(opts, board, cfg, gates_cfg, choice.name, paths, train, run_dir, choice.engine.kernels, choice.reason,
                 devices)
     _hold(plan)
@@ -165,12 +194,16 @@ def _hold(plan: Plan) -> None:
         raise
 
 
+def _old_meta(run_dir: Path) -> dict[str, Any]:
+    return json.loads((run_dir / RUN_META).read_text()) if (run_dir / RUN_META).exists() else {}
+
+
 def _already_scored(plan: Plan, meta: dict[str, Any]) -> dict[int, dict[str, Any]]:
     """The results a resumed run keeps (after checking it is the same run); {} for a new run."""
     run_dir = plan.run_dir
     if not plan.opts.resume:
         return {}
-    old = json.loads((run_dir / RUN_META).read_text()) if (run_dir / RUN_META).exists() else {}
+    old = _old_meta(run_dir)
     diff = [k for k in RESUME_KEYS if old.get(k) != meta[k]]
     if diff:
         raise ConfigError(f"--resume: {run_dir} was run with a different {', '.join(diff)} "
@@ -180,13 +213,16 @@ def _already_scored(plan: Plan, meta: dict[str, Any]) -> dict[int, dict[str, Any
     return done
 
 
-def _record_run(plan: Plan, prepared: st.Prepared, fw: st.Firmware, windows: st.Windows) -> dict[str, Any]:
+def _record_run(plan: Plan, prepared: st.Prepared, fw: st.Firmware,
+                windows: st.Windows) -> tuple[dict[int, dict[str, Any]], str]:
     """run.json (the identity --resume checks) and config.json (everything the run was made from)."""
     opts = plan.opts
     meta = {"board": plan.board.name, "engine": plan.engine, "kernels": plan.kernels, "model_sha256": prepared.expect.model_sha256,
             "dataset_fingerprint": prepared.dataset.fingerprint, "split": opts.split, "windows": len(windows),
             "firmware_sha256": fw.facts["sha256"]}
     done = _already_scored(plan, meta)
+    meta["created"] = _old_meta(plan.run_dir).get("created") or time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    plan.run_dir.mkdir(parents=True, exist_ok=True)  # only now: the inputs are known to be good
     write_json_atomic(plan.run_dir / RUN_META, meta)
     write_json_atomic(plan.run_dir / CONFIG_JSON, {
         "hil_version": __version__, "options": {k: str(v) if isinstance(v, Path) else v for k, v in asdict(opts).items()},
@@ -195,7 +231,7 @@ def _record_run(plan: Plan, prepared: st.Prepared, fw: st.Firmware, windows: st.
         "export_dir": str(prepared.export_dir), "firmware_dir": str(fw.dir),
         "host": {"hostname": socket.gethostname(), "python": platform.python_version()},
     })
-    return done
+    return done, meta["created"]
 
 
 FILES = {"results": RESULTS, "serial_log": SERIAL_LOG, "flash_log": FLASH_LOG, "config": CONFIG_JSON,
@@ -211,7 +247,6 @@ def run_pipeline(opts: RunOptions) -> RunResult:
 
 def _run_plan(plan: Plan) -> RunResult:
     opts = plan.opts
-    plan.run_dir.mkdir(parents=True, exist_ok=True)
     t = st.StageTimer()
     kernels = f" {plan.kernels}" if plan.kernels else ""
     ui.info(f"[bold]hil run[/bold] board [bold]{plan.board.name}[/bold] ({plan.engine}{kernels}), model {plan.cfg.name}, "
@@ -221,12 +256,13 @@ def _run_plan(plan: Plan) -> RunResult:
                           timer=t, progress=opts.show_progress)
     fw = st.build(plan.board, plan.cfg, plan.paths, plan.engine, kernels=plan.kernels, timer=t)
     windows = st.select_windows(prepared, opts.split, opts.windows, timer=t)
-    done = _record_run(plan, prepared, fw, windows)
+    done, created = _record_run(plan, prepared, fw, windows)
     streamed = st.stream(plan.board, fw, prepared, windows, plan.run_dir, done=done, flash=opts.flash,
                          max_recoveries=opts.max_recoveries, show_progress=opts.show_progress, timer=t,
                          devices=plan.devices[:max(1, len(windows) - len(done))])  # never more devices than windows
     refs = st.references(prepared, windows, plan.paths.train / "model.keras", timer=t)
-    ident = st.RunIdentity(plan.run_dir.name, plan.board, plan.engine, plan.cfg, plan.gates, FILES, plan.engine_reason)
+    ident = st.RunIdentity(plan.run_dir.name, plan.board, plan.engine, plan.cfg, plan.gates, FILES,
+                           engine_reason=plan.engine_reason, created=created)
     rep, plots = st.compare(ident, prepared, fw, windows, streamed, refs, timer=t)
     failure = _auto_diagnose(plan, prepared, fw, windows, streamed, refs, rep, t)
     rep = st.write_reports(plan.run_dir, rep, plots, t)

@@ -54,15 +54,25 @@ class StageTimer:
     def __init__(self, announce: bool = True) -> None:
         self.timings: dict[str, float] = {}
         self.announce = announce
+        self._open: dict[str, float] = {}  # stage -> start of the running stage
+
+    def snapshot(self) -> dict[str, float]:
+        """The timings so far, a running stage counted up to now."""
+        now = time.monotonic()
+        out = dict(self.timings)
+        for name, t0 in self._open.items():
+            out[name] = round(out.get(name, 0.0) + now - t0, 3)
+        return out
 
     @contextmanager
     def stage(self, name: str, what: str) -> Iterator[None]:
         if self.announce:
             ui.info(f"[bold cyan]▶ {name}[/bold cyan] {what}")
-        t0 = time.monotonic()
+        t0 = self._open[name] = time.monotonic()
         try:
             yield
         finally:
+            del self._open[name]
             self.timings[name] = round(self.timings.get(name, 0.0) + time.monotonic() - t0, 3)
         if self.announce:
             ui.info(f"  [dim]{name} done in {self.timings[name]:.1f} s[/dim]")
@@ -220,6 +230,39 @@ class Streamed:
     stats: StreamStats | None = None  # None: nothing was left to stream
     profile: list[dict[str, Any]] = field(default_factory=list)  # raw per-op samples (profile.json), per engine
     devices: list[Any] = field(default_factory=list)  # hil.scoring.shard.DeviceStats, one per device
+    recorded_stream: dict[str, Any] | None = None  # stats of the session that scored them, when stats is None
+
+    def stream_doc(self) -> dict[str, Any] | None:
+        return self.recorded_stream if self.stats is None else _stream_doc(self.stats)
+
+
+SESSION_JSON = "session.json"  # what the streaming session learnt, kept for a resume with nothing left to stream
+
+
+def _save_session(run_dir: Path, streamed: Streamed, timings: dict[str, float]) -> None:
+    from hil.artifacts import write_json_atomic
+
+    write_json_atomic(run_dir / SESSION_JSON, {
+        "device_info": streamed.device_info, "flash": streamed.flash, "stream": streamed.stream_doc(),
+        "timings": {k: timings[k] for k in ("flash", "stream") if k in timings}})
+
+
+def recorded_session(run_dir: Path) -> dict[str, Any]:
+    """What the session that scored every window recorded: session.json, else a finished run's report.json."""
+    import json
+
+    from hil.scoring.report_model import load_report
+
+    try:
+        return json.loads((run_dir / SESSION_JSON).read_text())
+    except (OSError, ValueError):
+        pass
+    if (run_dir / report_mod.REPORT_JSON).exists():
+        old = load_report(run_dir / report_mod.REPORT_JSON)
+        return {"device_info": old.device_info, "flash": old.flash,
+                "stream": old.stream.model_dump(mode="json") if old.stream else None,
+                "timings": {k: v for k, v in old.timings.items() if k in ("flash", "stream")}}
+    return {}
 
 
 def stream(board: Board, firmware: Firmware, prepared: Prepared, windows: Windows, run_dir: Path, *,
@@ -240,6 +283,7 @@ def stream(board: Board, firmware: Firmware, prepared: Prepared, windows: Window
     info_doc: dict[str, Any] = {}
     flash_doc: dict[str, Any] = {}
     stats = None
+    profile_raw: list[dict[str, Any]] = []
     if len(done) < n:
         with ExitStack() as stack:
             stack.callback(store.close)
@@ -249,17 +293,14 @@ def stream(board: Board, firmware: Firmware, prepared: Prepared, windows: Window
                     serial_log=run_dir / SERIAL_LOG, flash=flash))
             if session.flash_result is not None:
                 r = session.flash_result
-                flash_doc = {"flasher": r.flasher, "seconds": r.seconds, "notes": r.notes}
+                flash_doc = {"flasher": r.flasher, "seconds": round(r.seconds, 3), "notes": r.notes}
             stats = _stream_session(session, windows, store, run_dir, done, max_recoveries, show_progress, t)
             info_doc = session.info_dict()
             profile_raw = profile_device(session, windows, run_dir, timer=t)
         ui.info(f"  scored {stats.scored} windows ({stats.recoveries} recoveries) in {stats.seconds:.1f} s "
                 f"({stats.scored / max(stats.seconds, 1e-9):.1f} windows/s)")
-    else:
-        ui.info("  every window is already scored; recomputing the report only")
-        profile_raw = profile_mod.load(run_dir)
     shares = [] if stats is None else [_single_share(board, stats)]
-    return _streamed(run_dir, windows, info_doc, flash_doc, stats, shares, profile_raw)
+    return _streamed(run_dir, windows, info_doc, flash_doc, stats, shares, profile_raw, t)
 
 
 def _single_share(board: Board, stats: StreamStats) -> Any:
@@ -269,16 +310,30 @@ def _single_share(board: Board, stats: StreamStats) -> Any:
 
 
 def _streamed(run_dir: Path, windows: Windows, info_doc: dict[str, Any], flash_doc: dict[str, Any],
-              stats: StreamStats | None, shares: list[Any], profile_raw: list[dict[str, Any]]) -> Streamed:
+              stats: StreamStats | None, shares: list[Any], profile_raw: list[dict[str, Any]],
+              t: StageTimer) -> Streamed:
+    """The results on disk, with what the session measured (or, when nothing was left to stream, recorded)."""
     n = len(windows)
+    recorded: dict[str, Any] = {}
+    if stats is None:
+        # Nothing to stream: keep what the session that scored them measured (device, flash, stream, timings).
+        recorded = recorded_session(run_dir)
+        info_doc, flash_doc = recorded.get("device_info") or {}, recorded.get("flash") or {}
+        t.timings.update(recorded.get("timings") or {})
+        profile_raw = profile_mod.load(run_dir)
+        ui.info("  every window is already scored; recomputing the report only"
+                + ("" if recorded else f" (no record of the device session in {run_dir})"))
     records = ResultsStore(run_dir / RESULTS).load()
     outputs, ticks = results_arrays(records, n)
     for i in range(n):  # the saved results must be of these very windows
         if records[i]["true"] != int(windows.y[i]):
             raise ConfigError(f"{run_dir / RESULTS}: window {i} has class {records[i]['true']}, "
                               f"the dataset says {int(windows.y[i])}")
-    return Streamed(outputs, ticks, info_doc, flash_doc, stats, profile=profile_raw, devices=shares)
-
+    streamed = Streamed(outputs, ticks, info_doc, flash_doc, stats, profile=profile_raw, devices=shares,
+                        recorded_stream=recorded.get("stream"))
+    if stats is not None:
+        _save_session(run_dir, streamed, t.timings)
+    return streamed
 
 
 def profile_device(session: DeviceSession, windows: Windows, run_dir: Path, *,
@@ -316,7 +371,7 @@ def stream_devices(boards: list[Board], firmware: Firmware, prepared: Prepared, 
 
     t = timer or StageTimer(announce=False)
     store = ResultsStore(run_dir / RESULTS)
-    n, info_doc, flash_doc, stats, shares = len(windows), {}, {}, None, []
+    n, info_doc, flash_doc, stats, shares, profile_raw = len(windows), {}, {}, None, [], []
     if len(done) < n:
         with ExitStack() as stack:
             stack.callback(store.close)
@@ -344,10 +399,7 @@ def stream_devices(boards: list[Board], firmware: Firmware, prepared: Prepared, 
             profile_raw = profile_device(sessions[0], windows, run_dir, timer=t)  # one device's profile stands for all
         ui.info(f"  scored {stats.scored} windows on {len(boards)} devices ({stats.recoveries} recoveries) in "
                 f"{stats.seconds:.1f} s ({stats.scored / max(stats.seconds, 1e-9):.1f} windows/s)")
-    else:
-        ui.info("  every window is already scored; recomputing the report only")
-        profile_raw = profile_mod.load(run_dir)
-    return _streamed(run_dir, windows, info_doc, flash_doc, stats, shares, profile_raw)
+    return _streamed(run_dir, windows, info_doc, flash_doc, stats, shares, profile_raw, t)
 
 
 def _connector(session: DeviceSession):
@@ -414,6 +466,7 @@ class RunIdentity:
     gates: GatesCfg
     files: dict[str, str] = field(default_factory=dict)
     engine_reason: str | None = None  # why this engine ran (hil.engines.choose_engine)
+    created: str | None = None  # when the run started (kept by --resume); None = now
 
 
 def compare(ident: RunIdentity, prepared: Prepared, firmware: Firmware, windows: Windows, streamed: Streamed,
@@ -442,7 +495,8 @@ def _report_doc(ident: RunIdentity, prepared: Prepared, firmware: Firmware, wind
         warnings.append("every window gave the same device outputs: the agreement proves little "
                         "(is the model trained? see the train stage's metrics.json)")
     return {
-        "hil_version": __version__, "run_id": ident.run_id, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "hil_version": __version__, "run_id": ident.run_id, "created": ident.created or _now(),
+        "reported": _now(),
         "board": ident.board.name, "engine": ident.engine, "emulated": ident.board.emulated,
         "kernels": firmware.facts.get("kernels") or streamed.device_info.get("kernels"),
         "engine_choice": {"engine": ident.engine, "reason": ident.engine_reason} if ident.engine_reason else None,
@@ -465,7 +519,7 @@ def _report_doc(ident: RunIdentity, prepared: Prepared, firmware: Firmware, wind
         "latency": cmp.latency(streamed.ticks, ident.board),
         "memory": cmp.memory(firmware.size, streamed.device_info.get("arena_bytes") or firmware.size.get("arena_bytes")),
         "device_info": streamed.device_info, "flash": streamed.flash,
-        "stream": None if streamed.stats is None else _stream_doc(streamed.stats),
+        "stream": streamed.stream_doc(),
         "profile": [p for p in (profile_mod.section(r, prepared.tflite, ident.board) for r in streamed.profile) if p],
         "devices": _devices_doc(streamed.devices),
         "files": ident.files, "warnings": warnings,
@@ -480,6 +534,10 @@ def _devices_doc(shares: list[Any]) -> dict[str, Any] | None:
                                               "errors": s.errors} for s in shares]}
 
 
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S%z")
+
+
 def _stream_doc(stats: StreamStats) -> dict[str, Any]:
     return {"scored": stats.scored, "resumed": stats.resumed, "recoveries": stats.recoveries,
             "seconds": round(stats.seconds, 3), "errors": stats.errors}
@@ -491,7 +549,8 @@ def _plots(cfg: ModelConfig, windows: Windows, outputs: np.ndarray, ticks: np.nd
     return report_mod.PlotData(
         class_names=list(cfg.classes.names), ticks=ticks, examples_x=windows.x[ex],
         examples_true=[int(windows.y[i]) for i in ex], examples_pred=[int(pred[i]) for i in ex],
-        examples_ref=[f"{windows.refs[i].record} lead {windows.refs[i].lead} @{windows.refs[i].start}" for i in ex],
+        examples_ref=[f"record {windows.refs[i].record}, lead {windows.refs[i].lead}, from sample {windows.refs[i].start}"
+                      for i in ex],
         sample_rate=cfg.preprocess.sample_rate,
     )
 
@@ -543,11 +602,15 @@ def _cannot_dump(exc: BaseException) -> bool:
 
 
 def write_reports(run_dir: Path, rep: Report, plots: report_mod.PlotData, timer: StageTimer) -> Report:
-    """junit.xml and report.html, then report.json last: its presence means the run finished."""
+    """report.html, junit.xml, then report.json last: its presence means the run finished.
+
+    The page's timings include the report stage up to the page itself (its plots are most of the stage).
+    """
     with timer.stage("report", "report.json, junit.xml, report.html"):
-        rep.timings = dict(timer.timings)
-        report_mod.write_junit(run_dir, rep)
-        report_mod.write_html(run_dir, rep, plots)
+        images = report_mod.render_images(rep, plots)
+        rep.timings = timer.snapshot()
+        report_mod.write_html(run_dir, rep, plots, images)
     rep.timings = dict(timer.timings)
+    report_mod.write_junit(run_dir, rep)
     report_mod.write_report_json(run_dir, rep)
     return rep

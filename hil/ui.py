@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import IO, Any, Iterator
 
 from rich.console import Console
 from rich.progress import (
@@ -19,8 +20,21 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-console = Console(stderr=False, highlight=False)
-err_console = Console(stderr=True, highlight=False)
+# Width of a console that is not a terminal (CI, nightly, `| tee`): wide enough that rich never
+# wraps a path or a table row at its 80-column default; tables are sized to their content.
+LOG_WIDTH = 1000
+
+
+def make_console(*, stderr: bool = False, file: IO[str] | None = None) -> Console:
+    """A terminal console as rich sizes it; anything else a log console that keeps whole lines."""
+    c = Console(stderr=stderr, file=file, highlight=False)
+    if c.is_terminal:
+        return c
+    return Console(stderr=stderr, file=file, highlight=False, width=LOG_WIDTH, soft_wrap=True)
+
+
+console = make_console()
+err_console = make_console(stderr=True)
 
 _state = {"quiet": False, "verbose": False}
 
@@ -47,9 +61,59 @@ def print_json(doc: Any) -> None:
     sys.stdout.write(json.dumps(doc, indent=2, sort_keys=False, default=str) + "\n")
 
 
+class LogProgress(Progress):
+    """Progress for a log: no live display, one line per task every ``step`` of its total or ``every_s``.
+
+    A live bar only redraws on a terminal; in a log it would print nothing but a
+    blank line at the end, so a long step would look hung.
+    """
+
+    def __init__(self, *columns: Any, step: float = 0.1, every_s: float = 10.0, **kw: Any) -> None:
+        kw["disable"] = True
+        super().__init__(*columns, **kw)
+        self.step, self.every_s = step, every_s
+        self._last: dict[Any, tuple[float, float]] = {}  # task -> (fraction, time) of its last line
+
+    def add_task(self, description: str, *args: Any, **kw: Any):
+        task_id = super().add_task(description, *args, **kw)
+        self._last[task_id] = (-self.step, time.monotonic())
+        return task_id
+
+    def update(self, task_id, **kw: Any) -> None:  # type: ignore[override]
+        super().update(task_id, **kw)
+        self._maybe_log(task_id)
+
+    def advance(self, task_id, advance: float = 1) -> None:
+        super().advance(task_id, advance)
+        self._maybe_log(task_id)
+
+    def _maybe_log(self, task_id, final: bool = False) -> None:
+        task = self._tasks[task_id]
+        if not task.visible or _state["quiet"]:
+            return
+        frac = task.completed / task.total if task.total else 0.0
+        last_frac, last_t = self._last[task_id]
+        now = time.monotonic()
+        due = (task.total and int(frac / self.step + 1e-9) > int(last_frac / self.step + 1e-9)) or now - last_t >= self.every_s
+        if not due and not (final and frac != last_frac):
+            return
+        self._last[task_id] = (frac, now)
+        done = f"{task.completed:,.0f}/{task.total:,.0f} ({frac:.0%})" if task.total else f"{task.completed:,.0f}"
+        self.console.print(f"  {task.description}: {done}, {task.elapsed or 0.0:.0f} s", markup=True)
+
+    def stop(self) -> None:
+        for task_id in list(self._tasks):
+            self._maybe_log(task_id, final=True)
+        super().stop()
+
+
 @contextmanager
 def progress(transient: bool = False) -> Iterator[Progress]:
-    """A progress display on stderr (hidden with --quiet or when not a terminal under pytest)."""
+    """A progress display on stderr: a live bar on a terminal, periodic lines in a log (hidden with --quiet)."""
+    if not err_console.is_terminal:
+        with LogProgress(console=err_console) as lp:
+            yield lp
+        return
     p = Progress(
         SpinnerColumn(),
         TextColumn("[bold]{task.description}"),

@@ -55,11 +55,14 @@ def command(obj, check: bool, as_json: bool) -> None:
     wide = ui.console.width >= 140
     cols = ["name", "description", "cpu", "clock", "engine", "flasher", "link", "timer"] if wide else \
         ["name", "cpu", "clock", "engine", "flasher", "link", "timer unit"]
-    table = Table(title=f"Boards in {path}", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    # The default is named in the title, not in the name column: 80 columns keep every value on one line.
+    table = Table(title=f"Boards in {path} (default: {bf.default})", title_justify="left", box=box.SIMPLE_HEAD,
+                  pad_edge=False)
     for col in cols:
-        table.add_column(col, overflow="fold")
+        # One-word values (a unit, a clock) never break; free text folds.
+        table.add_column(col, overflow="fold", no_wrap=col not in ("description", "flasher", "link"))
     for name, b in bf.boards.items():
-        label = f"[bold]{name}[/bold]" + (" [dim](default)[/dim]" if name == bf.default else "")
+        label = f"[bold]{name}[/bold]"
         if wide:
             flasher = _flasher_summary(b.flasher)
             if b.fallback_flasher:

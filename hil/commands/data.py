@@ -8,7 +8,7 @@ import click
 from rich.table import Table
 
 from hil import ui
-from hil.commands.options import json_option, work_option
+from hil.commands.options import WholeHelpGroup, json_option, work_option
 from hil.config import DEFAULT_MODEL_DIR, load_model_config
 
 _MODEL_HELP = "Model folder (its config.yaml gives the class map, split and windows)."
@@ -22,7 +22,7 @@ def _load_cfg(model: Path | None):
     return load_model_config(model)
 
 
-@click.group("data")
+@click.group("data", cls=WholeHelpGroup)
 def command() -> None:
     """LSAD datasets: synthesise, inspect, download, convert.
 

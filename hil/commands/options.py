@@ -46,3 +46,14 @@ def engine_option(help: str) -> Callable[[F], F]:
 def kernels_option(help: str = "Kernel set of the tflm engine (default: the board's `kernels`).") -> Callable[[F], F]:
     """``--kernels``: cmsis-nn or reference; None means the board's."""
     return click.option("--kernels", type=click.Choice(["cmsis-nn", "reference"]), default=None, help=help)
+
+
+class WholeHelpGroup(click.Group):
+    """A group whose --help lists each command's whole first sentence (wrapped), never cut mid-sentence."""
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, cmd.get_short_help_str(limit=1000)) for name in self.list_commands(ctx)
+                if (cmd := self.get_command(ctx, name)) is not None and not cmd.hidden]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)

@@ -13,6 +13,7 @@ from hil import ui
 from hil.commands.options import engine_option, json_option, kernels_option, work_option
 from hil.config import DEFAULT_MODEL_DIR
 from hil.run import AUTO, SPLITS, RunOptions, run_pipeline
+from hil.scoring.report import accuracy_drop_text
 from hil.scoring.report_model import Report
 
 
@@ -22,10 +23,16 @@ def _f(v: Any, digits: int = 4) -> str:
     return f"{v:.{digits}f}" if isinstance(v, float) else str(v)
 
 
+def _b(v: Any) -> str:
+    return "—" if v is None else f"{v:,} B"
+
+
 def render_summary(rep: Report, run_dir: Path) -> None:
     t = Table(title=f"hil run · {rep['board']} ({rep['engine']}) · {rep['windows']} windows of {rep['dataset']['split']}",
               title_justify="left")
-    for col in ("backend", "accuracy", "F1 macro", "F1 weighted", "acc. thr.", "dropped"):
+    thr = next((m["thresholded"].get("threshold") for _, m in rep["metrics"].items() if m and m.get("thresholded")), None)
+    p = f"p≥{thr:g}" if thr is not None else "confident"
+    for col in ("backend", "accuracy", "F1 macro", "F1 weighted", f"accuracy {p}", "set aside"):
         t.add_column(col, justify="right" if col != "backend" else "left")
     for name, m in rep["metrics"].items():
         if not m:
@@ -38,11 +45,16 @@ def render_summary(rep: Report, run_dir: Path) -> None:
     if choice.get("reason"):
         kernels = f" ({rep.kernels} kernels)" if rep.kernels else ""
         ui.console.print(f"engine {rep.engine}{kernels}: {choice['reason']}", soft_wrap=True)
+    ui.console.print(f"[dim]accuracy {p}: only the windows whose top class probability is at least "
+                     f"{thr if thr is not None else 'the threshold'}; set aside: the share of windows below it[/dim]")
     a, lat, mem = rep["agreement"], rep["latency"], rep["memory"]
     s = Table(show_header=False, box=None)
     s.add_column(style="bold")
     s.add_column()
-    s.add_row("device vs TFLite", f"top-1 {_f(a['top1'])} · exact int8 {_f(a['exact_match'])} · max |diff| {a['max_abs_diff_lsb']} LSB"
+    keras, dev = rep["metrics"].get("keras"), rep["metrics"].get("device")
+    if keras and dev:
+        s.add_row("vs Keras", accuracy_drop_text(round(keras["accuracy"] - dev["accuracy"], 6)))
+    s.add_row("device vs TFLite (reference kernels)", f"top-1 {_f(a['top1'])} · exact int8 {_f(a['exact_match'])} · max |diff| {a['max_abs_diff_lsb']} LSB"
               f" · rmse {_f(a['rmse'])} · cosine {_f(a['cosine'], 6)}")
     if lat.get("cycles"):
         c = lat["cycles"]
@@ -50,8 +62,9 @@ def render_summary(rep: Report, run_dir: Path) -> None:
         if lat.get("ms"):
             line += f" · median {lat['ms']['median']:.3f} ms"
         s.add_row("latency", line)
-    s.add_row("memory", f"arena {_f(mem['arena_bytes'])} B · flash {_f(mem['flash_bytes'])} B · RAM {_f(mem['ram_bytes'])} B")
-    s.add_row("timings", " · ".join(f"{k} {v:.1f}s" for k, v in rep["timings"].items()))
+    s.add_row("memory", f"arena {_b(mem['arena_bytes'])} · flash {_b(mem['flash_bytes'])} · RAM {_b(mem['ram_bytes'])}")
+    s.add_row("timings", " · ".join(f"{k} {v:.1f}s" for k, v in rep["timings"].items())
+              + f" · total {sum(rep['timings'].values()):.1f}s")
     ui.console.print(s)
     g = Table(title="gates", title_justify="left")
     for col in ("gate", "value", "limit", "result"):

@@ -184,7 +184,9 @@ class _Run:
     def _describe(self) -> str:
         v = self.last_val
         val = f" val acc {v['val_accuracy']:.3f} F1 {v['val_f1_macro']:.3f}" if v else ""
-        return f"epoch {min(self.epoch_now + 1, self.epochs)}/{self.epochs} loss {self.last_loss:.4f}{val}"
+        # No batch has finished yet: there is no loss to show (nan would read as a failure).
+        loss = f"loss {self.last_loss:.4f}" if math.isfinite(self.last_loss) else "starting"
+        return f"epoch {min(self.epoch_now + 1, self.epochs)}/{self.epochs} {loss}{val}"
 
     def end_epoch(self, model, epoch: int, logs: dict, seconds: float) -> None:
         logits = model.predict(self.val.x, batch_size=1024, verbose=0)

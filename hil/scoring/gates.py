@@ -7,6 +7,7 @@ measured (e.g. no Keras metrics) fails rather than passing silently.
 from __future__ import annotations
 
 import difflib
+import typing
 from typing import Any, Iterable, Mapping
 
 from pydantic import ValidationError
@@ -43,10 +44,34 @@ def apply_overrides(base: GatesCfg, overrides: Iterable[str]) -> GatesCfg:
     try:
         return GatesCfg(**values)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        key = ".".join(str(p) for p in err["loc"])
-        desc = fields[key].description if key in fields else ""
-        raise ConfigError(f"--gate {key}={values.get(key)}: {err['msg']}" + (f" ({desc})" if desc else "")) from None
+        key = ".".join(str(p) for p in exc.errors()[0]["loc"])
+        if key not in fields:
+            raise ConfigError(f"--gate {key}={values.get(key)}: {exc.errors()[0]['msg']}") from None
+        info = fields[key]
+        optional = type(None) in typing.get_args(info.annotation)
+        what = "this gate cannot be disabled" if values.get(key) is None and not optional else "out of range"
+        desc = f" ({info.description.rstrip('.')})" if info.description else ""
+        raise ConfigError(f"--gate {key}={'none' if values.get(key) is None else values.get(key)}: {what}; "
+                          f"gate {key} takes {_range_text(info)}{', or none to disable it' if optional else ''}"
+                          f"{desc}") from None
+
+
+def _range_text(info: Any) -> str:
+    """The bounds of a gate's field in words, e.g. 'a number from 0 to 1'."""
+    low = high = None
+    low_open = False
+    for m in info.metadata:
+        if getattr(m, "ge", None) is not None:
+            low = m.ge
+        if getattr(m, "gt", None) is not None:
+            low, low_open = m.gt, True
+        if getattr(m, "le", None) is not None:
+            high = m.le
+    if low is not None and high is not None:
+        return f"a number from {low:g} to {high:g}"
+    if low is not None:
+        return f"a number {'greater than' if low_open else 'at least'} {low:g}"
+    return "a number"
 
 
 def evaluate(gates: GatesCfg, m: Measurements | Mapping[str, Any]) -> Gates:

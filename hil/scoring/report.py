@@ -76,6 +76,15 @@ def write_report_json(run_dir: Path, report: Report | Mapping[str, Any]) -> Path
 
 # --------------------------------------------------------------------------- junit
 
+# The stage whose wall time measured each gate's value: a gate's <testcase time>.
+GATE_STAGES = {"top1_agreement": ("stream", "references"), "exact_match": ("stream", "references"),
+               "max_accuracy_drop": ("references",), "max_latency": ("stream",),
+               "max_arena_bytes": ("build", "stream"), "max_flash_bytes": ("build",)}
+
+
+def gate_seconds(name: str, timings: Mapping[str, float]) -> float:
+    return sum(timings.get(s, 0.0) for s in GATE_STAGES.get(name, ()))
+
 
 def write_junit(run_dir: Path, report: Report | Mapping[str, Any]) -> Path:
     """One <testcase> per gate, classname ``hil.gates.<board>``; a failed gate is a <failure>."""
@@ -97,7 +106,8 @@ def write_junit(run_dir: Path, report: Report | Mapping[str, Any]) -> Path:
         ET.SubElement(props, "property", name=k, value=str(report.get(k)))
     ET.SubElement(props, "property", name="model.sha256", value=str((report.get("model") or {}).get("sha256")))
     for c in checks:
-        tc = ET.SubElement(suite, "testcase", classname=f"hil.gates.{board}", name=c["name"], time="0")
+        tc = ET.SubElement(suite, "testcase", classname=f"hil.gates.{board}", name=c["name"],
+                           time=f"{gate_seconds(c['name'], report.get('timings') or {}):.3f}")
         text = f"{c['name']}: {c['value']} {c['comparison']} {c['limit']} {c.get('unit', '')}".strip()
         if not c["passed"]:
             f = ET.SubElement(tc, "failure", message=f"gate failed: {text}", type="GateFailed")
@@ -137,62 +147,82 @@ def _png(fig) -> str:
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
 
 
-def _confusion_png(name: str, confusion: Sequence[Sequence[int]], names: list[str]) -> str:
+def _confusion_png(name: str, confusion: Sequence[Sequence[int]], names: list[str], large: bool = True) -> str:
     import matplotlib.pyplot as plt
 
     cm = np.asarray(confusion, dtype=float)
     rows = cm.sum(axis=1, keepdims=True)
     norm = np.divide(cm, rows, out=np.zeros_like(cm), where=rows > 0)
-    fig, ax = plt.subplots(figsize=(3.6, 3.2))
+    size, font = ((6.0, 5.4), 15) if large else ((3.8, 3.4), 10)
+    fig, ax = plt.subplots(figsize=size)
     ax.imshow(norm, cmap="Blues", vmin=0, vmax=1)
-    ax.set_xticks(range(len(names)), names, rotation=45)
-    ax.set_yticks(range(len(names)), names)
-    ax.set_xlabel("predicted")
-    ax.set_ylabel("true")
-    ax.set_title(name)
+    ax.set_xticks(range(len(names)), names, rotation=45, fontsize=font - 3)
+    ax.set_yticks(range(len(names)), names, fontsize=font - 3)
+    ax.set_xlabel("predicted class", fontsize=font - 3)
+    ax.set_ylabel("true class", fontsize=font - 3)
+    ax.set_title(f"{name}: windows per (true, predicted)", fontsize=font - 2)
     for i in range(cm.shape[0]):
         for j in range(cm.shape[1]):
-            ax.text(j, i, f"{int(cm[i, j])}", ha="center", va="center", color="white" if norm[i, j] > 0.5 else "black", fontsize=8)
+            ax.text(j, i, f"{int(cm[i, j])}", ha="center", va="center", color="white" if norm[i, j] > 0.5 else "black",
+                    fontsize=font)
     return _png(fig)
+
+
+def count_scale(median: float) -> tuple[float, str]:
+    """Divisor and word for plain-number axes: 4.018 M instructions, not 4.018 x1e6."""
+    if median >= 1e6:
+        return 1e6, "M"
+    if median >= 1e3:
+        return 1e3, "k"
+    return 1.0, ""
+
+
+UNIT_WORDS = {"qemu_instructions": "guest instructions", "cycles": "CPU cycles"}
 
 
 def _latency_png(counts: np.ndarray, unit: str) -> str:
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6, 2.8))
-    ax.hist(counts, bins=min(50, max(5, len(np.unique(counts)))), color="#4c72b0")
-    ax.axvline(float(np.median(counts)), color="#dd8452", label="median")
-    ax.set_xlabel(unit.replace("_", " "))
-    ax.set_ylabel("windows")
-    ax.legend()
-    ax.set_title("latency of one invoke")
+    med = float(np.median(counts))
+    div, prefix = count_scale(med)
+    words = f"{prefix} {UNIT_WORDS.get(unit, unit.replace('_', ' '))}".strip()
+    fig, ax = plt.subplots(figsize=(10, 4.2))
+    ax.hist(counts / div, bins=min(50, max(5, len(np.unique(counts)))), color="#4c72b0")
+    ax.axvline(med / div, color="#dd8452", lw=2, label=f"median {med / div:,.3f} {words}")
+    ax.ticklabel_format(axis="x", style="plain", useOffset=False)
+    ax.set_xlabel(f"latency of one invoke ({words})", fontsize=12)
+    ax.set_ylabel("windows", fontsize=12)
+    ax.tick_params(labelsize=11)
+    ax.legend(fontsize=11)
     return _png(fig)
 
 
 def _examples_png(p: PlotData) -> str:
     import matplotlib.pyplot as plt
+    from matplotlib.patches import Patch
 
     k = len(p.examples_true)
     cols = 2
     rows = math.ceil(k / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(10, 1.6 * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, cols, figsize=(12, 2.6 * rows + 0.6), squeeze=False)
     t = np.arange(p.examples_x.shape[1]) / p.sample_rate
     for n, ax in enumerate(axes.flat):
         if n >= k:
             ax.axis("off")
             continue
         ok = p.examples_true[n] == p.examples_pred[n]
-        ax.plot(t, p.examples_x[n], lw=0.6, color="#333")
-        ax.set_title(
-            f"{p.examples_ref[n] if n < len(p.examples_ref) else ''}  true {p.class_names[p.examples_true[n]]}, "
-            f"device {p.class_names[p.examples_pred[n]]}",
-            fontsize=8,
-            color="#2a7" if ok else "#c33",
-        )
-        ax.set_yticks([])
-        ax.tick_params(labelsize=7)
-    axes[-1][0].set_xlabel("s")
-    fig.tight_layout()
+        color = "#1a7f37" if ok else "#cf222e"
+        ax.plot(t, p.examples_x[n], lw=0.7, color=color)
+        where = p.examples_ref[n] if n < len(p.examples_ref) else ""
+        verdict = "right" if ok else "WRONG"
+        ax.set_title(f"{where}\ntrue {p.class_names[p.examples_true[n]]}, device {p.class_names[p.examples_pred[n]]}: "
+                     f"{verdict}", fontsize=10, color=color, loc="left")
+        ax.set_xlabel("time in the window (s)", fontsize=9)
+        ax.set_ylabel("amplitude (z-score)", fontsize=9)
+        ax.tick_params(labelsize=8)
+    fig.legend(handles=[Patch(color="#1a7f37", label="device right"), Patch(color="#cf222e", label="device wrong")],
+               loc="upper right", ncol=2, fontsize=10)
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.5 / (2.6 * rows + 0.6)))
     return _png(fig)
 
 
@@ -290,7 +320,13 @@ def _fmt(v: Any, digits: int = 4) -> str:
         return "—"
     if isinstance(v, float):
         return f"{v:.{digits}f}"
+    if isinstance(v, int) and not isinstance(v, bool):
+        return f"{v:,}"
     return html.escape(str(v))
+
+
+def _bytes(v: int | None) -> str:
+    return "—" if v is None else f"{v:,} B ({v / 1024:,.1f} KiB)"
 
 
 _CSS = """
@@ -300,102 +336,186 @@ table{border-collapse:collapse;margin:.5rem 0}td,th{border:1px solid #ddd;paddin
 th{background:#f5f5f5}td:first-child,th:first-child{text-align:left}
 .pass{color:#1a7f37;font-weight:600}.fail{color:#cf222e;font-weight:600}
 .badge{display:inline-block;padding:.2rem .7rem;border-radius:1rem;color:#fff;font-weight:600}
-.grid{display:flex;flex-wrap:wrap;gap:1rem}img{max-width:100%}
-.note{color:#666;font-size:.9rem}
+.grid{display:flex;flex-wrap:wrap;gap:1rem;align-items:flex-start}img{max-width:100%}
+.note{color:#555;font-size:.9rem;max-width:60rem}
 """
 
+BACKENDS = {"keras": "Keras (float32, host)", "tflite": "TFLite int8 (host, reference kernels)",
+            "tflm_host": "TFLM int8 (host)", "device": "device"}
+COMPARISON = {">=": "≥", "<=": "≤"}
 
-def render_html(report: Report | Mapping[str, Any], plots: PlotData | None = None) -> str:
+
+def accuracy_drop_text(drop: float | None) -> str:
+    """Keras accuracy minus the device's, in words: a negative drop is the device doing better."""
+    if drop is None:
+        return "—"
+    if drop < 0:
+        return f"device better than Keras by {-drop:.4f}"
+    return f"{drop:.4f} below Keras" if drop > 0 else "same as Keras"
+
+
+def _gates_html(r: Mapping[str, Any]) -> list[str]:
+    out = ["<h2>Gates</h2><table><tr><th>gate</th><th>value</th><th>limit</th><th>result</th></tr>"]
+    for c in r["gates"]["checks"]:
+        cls = "pass" if c["passed"] else "fail"
+        value = " ".join(x for x in (_fmt(c["value"]), html.escape(c.get("unit") or "")) if x)
+        if c["name"] == "max_accuracy_drop" and c["value"] is not None and c["value"] < 0:
+            value += f" ({accuracy_drop_text(c['value'])})"
+        limit = " ".join(x for x in (COMPARISON.get(c["comparison"], html.escape(c["comparison"])), _fmt(c["limit"])) if x)
+        out.append(f"<tr><td>{html.escape(c['name'])}</td><td>{value}</td><td>{limit}</td>"
+                   f"<td class='{cls}'>{'pass' if c['passed'] else 'FAIL'}</td></tr>")
+    out.append("</table>")
+    return out
+
+
+def _metrics_html(r: Mapping[str, Any]) -> list[str]:
+    thr = next((m["thresholded"].get("threshold") for _, m in r["metrics"].items() if m and m.get("thresholded")), None)
+    p = f"p ≥ {thr:g}" if thr is not None else "confident"
+    out = ["<h2>Accuracy on held-out windows</h2><table><tr><th>backend</th><th>accuracy</th><th>F1 macro</th>"
+           f"<th>F1 weighted</th><th>accuracy ({p})</th><th>F1 macro ({p})</th><th>set aside</th></tr>"]
+    for name, m in r["metrics"].items():
+        label = html.escape(BACKENDS.get(name, name))
+        if not m:
+            out.append(f"<tr><td>{label}</td><td colspan='6'>not computed</td></tr>")
+            continue
+        th = m.get("thresholded") or {}
+        out.append(f"<tr><td>{label}</td><td>{_fmt(m.get('accuracy'))}</td><td>{_fmt(m.get('f1_macro'))}</td>"
+                   f"<td>{_fmt(m.get('f1_weighted'))}</td><td>{_fmt(th.get('accuracy'))}</td>"
+                   f"<td>{_fmt(th.get('f1_macro'))}</td><td>{_fmt(th.get('dropped'))}</td></tr>")
+    out.append("</table>")
+    out.append(f"<p class='note'>The columns with {p} count only the windows whose top class probability is at "
+               f"least {thr if thr is not None else 'the threshold'}; <b>set aside</b> is the share of windows left out "
+               "because no class reached it (a device would say “unsure” on them).</p>")
+    keras, dev = r["metrics"].get("keras"), r["metrics"].get("device")
+    if keras and dev:
+        drop = round(keras["accuracy"] - dev["accuracy"], 6)
+        out.append(f"<p>Device accuracy against Keras: <b>{accuracy_drop_text(drop)}</b>.</p>")
+    return out
+
+
+def _agreement_html(r: Mapping[str, Any]) -> list[str]:
+    keys = ("top1", "exact_match", "max_abs_diff_lsb", "rmse", "cosine")
+    heads = ("top-1 agreement", "exact int8 match", "max |diff| (LSB)", "RMSE (LSB)", "cosine")
+    rows = [("TFLite, reference kernels", r["agreement"])]
+    if r.get("agreement_tflm_host"):
+        rows.append(("TFLM on the host", r["agreement_tflm_host"]))
+    out = ["<h2>Device outputs against the host references</h2><table><tr><th>device vs</th>"
+           + "".join(f"<th>{h}</th>" for h in heads) + "</tr>"]
+    out += [f"<tr><td>{name}</td>" + "".join(f"<td>{_fmt(a.get(k))}</td>" for k in keys) + "</tr>" for name, a in rows]
+    out.append("</table><p class='note'>The reference is the TFLite interpreter on this host with its reference "
+               "kernels (op resolver BUILTIN_REF): the exact int8 answer the device's kernels must reproduce. "
+               "Top-1: share of windows with the same predicted class; exact match: share with every int8 output "
+               "identical; LSB: one step of the int8 output.</p>")
+    return out
+
+
+def _latency_html(r: Mapping[str, Any], plots: PlotData | None, images: Mapping[str, str]) -> list[str]:
+    lat = r["latency"]
+    unit = lat["unit"]
+    out = ["<h2>Latency</h2>"]
+    if lat.get("cycles"):
+        out.append("<table><tr><th>one invoke</th><th>min</th><th>median</th><th>p95</th><th>max</th></tr>")
+        out.append(f"<tr><td>{html.escape(UNIT_WORDS.get(unit, unit))}</td>"
+                   + "".join(f"<td>{lat['cycles'][k]:,.0f}</td>" for k in ("min", "median", "p95", "max")) + "</tr>")
+        if lat.get("ms"):
+            out.append("<tr><td>ms</td>" + "".join(f"<td>{lat['ms'][k]:.3f}</td>" for k in ("min", "median", "p95", "max"))
+                       + "</tr>")
+        out.append("</table>")
+    if unit == "qemu_instructions":
+        out.append("<p class='note'>Emulated board: counts are guest instructions under QEMU <code>-icount</code>, "
+                   "not the time of any real chip, so no milliseconds are shown.</p>")
+    if "latency" in images:
+        out.append(f"<img alt='latency histogram' src='{images['latency']}'>")
+    return out
+
+
+def _memory_html(r: Mapping[str, Any]) -> list[str]:
+    mem = r["memory"]
+    return ["<h2>Memory</h2><table><tr><th>tensor arena</th><th>flash (text + data)</th><th>RAM (data + bss)</th></tr><tr>"
+            + "".join(f"<td>{_bytes(mem.get(k))}</td>" for k in ("arena_bytes", "flash_bytes", "ram_bytes"))
+            + "</tr></table>"]
+
+
+def _confusion_html(r: Mapping[str, Any], images: Mapping[str, str]) -> list[str]:
+    out = ["<h2>Confusion matrix of the device</h2>"]
+    if "confusion:device" in images:
+        out.append(f"<img alt='confusion device' src='{images['confusion:device']}'>")
+    same = [BACKENDS.get(n, n) for n, m in r["metrics"].items()
+            if n != "device" and m and f"confusion:{n}" not in images]
+    if same:
+        out.append(f"<p>Identical to the device's: {html.escape(', '.join(same))}.</p>")
+    other = [n for n in r["metrics"] if n != "device" and f"confusion:{n}" in images]
+    if other:
+        out.append("<p>Different from the device's:</p><div class='grid'>"
+                   + "".join(f"<img alt='confusion {n}' src='{images[f'confusion:{n}']}'>" for n in other) + "</div>")
+    return out
+
+
+def _timings_html(r: Mapping[str, Any]) -> list[str]:
+    t = r.get("timings") or {}
+    if not t:
+        return []
+    rows = "".join(f"<tr><td>{html.escape(k)}</td><td>{v:.1f}</td></tr>" for k, v in t.items())
+    return ["<h2>Stage timings</h2><table><tr><th>stage</th><th>seconds</th></tr>" + rows
+            + f"<tr><th>total</th><th>{sum(t.values()):.1f}</th></tr></table>"]
+
+
+def render_images(report: Report | Mapping[str, Any], plots: PlotData | None) -> dict[str, str]:
+    """The PNGs of the page (the slow part of a report): latency, confusion matrices that differ, examples."""
+    import matplotlib
+
+    matplotlib.use("Agg")
     r = as_document(report)
+    images: dict[str, str] = {}
+    if plots is not None and plots.ticks is not None and len(plots.ticks):
+        counts = np.asarray(plots.ticks) * r["latency"].get("counts_per_tick", 1)
+        images["latency"] = _latency_png(counts, r["latency"]["unit"])
+    names = plots.class_names if plots else r.get("class_names", [])
+    dev = (r["metrics"].get("device") or {}).get("confusion")
+    for name, m in r["metrics"].items():
+        if names and m and m.get("confusion") and (name == "device" or m["confusion"] != dev):
+            images[f"confusion:{name}"] = _confusion_png(BACKENDS.get(name, name), m["confusion"], names,
+                                                         large=name == "device")
+    if plots is not None and plots.examples_x is not None and len(plots.examples_true):
+        images["examples"] = _examples_png(plots)
+    return images
+
+
+def render_html(report: Report | Mapping[str, Any], plots: PlotData | None = None,
+                images: Mapping[str, str] | None = None) -> str:
+    r = as_document(report)
+    images = render_images(r, plots) if images is None else images
     passed = r["gates"]["passed"]
     badge = f'<span class="badge" style="background:{"#1a7f37" if passed else "#cf222e"}">{"PASSED" if passed else "FAILED"}</span>'
     parts = [
         "<!doctype html><html><head><meta charset='utf-8'>",
         f"<title>hil run {html.escape(str(r['board']))} {html.escape(str(r.get('run_id', '')))}</title>",
-        f"<style>{_CSS}</style></head><body>",
+        f"<style>{_CSS.strip()}</style></head><body>",
         f"<h1>hil run on {html.escape(str(r['board']))} ({html.escape(str(r['engine']))}) {badge}</h1>",
         f"<p class='note'>{r['windows']} windows of {html.escape(str(r['dataset']['name']))} "
         f"split <b>{html.escape(str(r['dataset']['split']))}</b>; model {html.escape(str(r['model'].get('name', '')))} "
         f"sha256 <code>{html.escape(str(r['model']['sha256'])[:16])}…</code>; {html.escape(str(r.get('created', '')))}</p>",
-        "<h2>Gates</h2><table><tr><th>gate</th><th>value</th><th>limit</th><th>result</th></tr>",
     ]
-    for c in r["gates"]["checks"]:
-        cls = "pass" if c["passed"] else "fail"
-        parts.append(
-            f"<tr><td>{html.escape(c['name'])}</td><td>{_fmt(c['value'])} {html.escape(c.get('unit', ''))}</td>"
-            f"<td>{c['comparison']} {_fmt(c['limit'])}</td><td class='{cls}'>{'pass' if c['passed'] else 'FAIL'}</td></tr>"
-        )
-    parts.append("</table>")
-
-    parts.append("<h2>Accuracy on held-out windows</h2><table><tr><th>backend</th><th>accuracy</th><th>F1 macro</th>"
-                 "<th>F1 weighted</th><th>accuracy (thr.)</th><th>F1 macro (thr.)</th><th>dropped</th></tr>")
-    for name, m in r["metrics"].items():
-        if not m:
-            parts.append(f"<tr><td>{name}</td><td colspan='6'>not computed</td></tr>")
-            continue
-        th = m.get("thresholded") or {}
-        parts.append(
-            f"<tr><td>{name}</td><td>{_fmt(m.get('accuracy'))}</td><td>{_fmt(m.get('f1_macro'))}</td>"
-            f"<td>{_fmt(m.get('f1_weighted'))}</td><td>{_fmt(th.get('accuracy'))}</td><td>{_fmt(th.get('f1_macro'))}</td>"
-            f"<td>{_fmt(th.get('dropped'))}</td></tr>"
-        )
-    parts.append("</table>")
-
-    a = r["agreement"]
-    parts.append("<h2>Device vs TFLite (BUILTIN_REF)</h2><table><tr>" + "".join(
-        f"<th>{k}</th>" for k in ("top-1 agreement", "exact int8 match", "max |diff| (LSB)", "RMSE (LSB)", "cosine")
-    ) + "</tr><tr>" + "".join(
-        f"<td>{_fmt(a.get(k))}</td>" for k in ("top1", "exact_match", "max_abs_diff_lsb", "rmse", "cosine")
-    ) + "</tr></table>")
-
-    lat = r["latency"]
-    unit = lat["unit"]
-    parts.append("<h2>Latency</h2>")
-    if lat.get("cycles"):
-        parts.append("<table><tr><th></th><th>min</th><th>median</th><th>p95</th><th>max</th></tr>")
-        parts.append(f"<tr><td>{html.escape(unit)}</td>" + "".join(f"<td>{lat['cycles'][k]:,.0f}</td>" for k in ("min", "median", "p95", "max")) + "</tr>")
-        if lat.get("ms"):
-            parts.append("<tr><td>ms</td>" + "".join(f"<td>{lat['ms'][k]:.3f}</td>" for k in ("min", "median", "p95", "max")) + "</tr>")
-        parts.append("</table>")
-    if unit == "qemu_instructions":
-        parts.append("<p class='note'>Emulated board: counts are guest instructions under QEMU <code>-icount</code>, "
-                     "not the time of any real chip, so no milliseconds are shown.</p>")
-    if plots is not None and plots.ticks is not None and len(plots.ticks):
-        parts.append(f"<img alt='latency histogram' src='{_latency_png(np.asarray(plots.ticks) * lat.get('counts_per_tick', 1), unit)}'>")
-
-    parts.extend(_profile_html(r.get("profile") or []))
-    parts.extend(_diagnosis_html(r.get("diagnosis")))
-
-    mem = r["memory"]
-    parts.append("<h2>Memory</h2><table><tr><th>arena</th><th>flash (text+data)</th><th>RAM (data+bss)</th></tr><tr>"
-                 + "".join(f"<td>{_fmt(mem.get(k))}</td>" for k in ("arena_bytes", "flash_bytes", "ram_bytes")) + "</tr></table>")
-
-    names = plots.class_names if plots else r.get("class_names", [])
-    parts.append("<h2>Confusion matrices</h2><div class='grid'>")
-    for name, m in r["metrics"].items():
-        if m and m.get("confusion") and names:
-            parts.append(f"<img alt='confusion {name}' src='{_confusion_png(name, m['confusion'], names)}'>")
-    parts.append("</div>")
-
-    if plots is not None and plots.examples_x is not None and len(plots.examples_true):
-        parts.append("<h2>Example windows</h2>")
-        parts.append(f"<img alt='example windows' src='{_examples_png(plots)}'>")
-
-    t = r.get("timings") or {}
-    if t:
-        parts.append("<h2>Stage timings</h2><table><tr><th>stage</th><th>seconds</th></tr>"
-                     + "".join(f"<tr><td>{html.escape(k)}</td><td>{v:.1f}</td></tr>" for k, v in t.items()) + "</table>")
+    parts += _gates_html(r) + _metrics_html(r) + _agreement_html(r) + _latency_html(r, plots, images)
+    parts += _profile_html(r.get("profile") or []) + _diagnosis_html(r.get("diagnosis"))
+    parts += _memory_html(r) + _confusion_html(r, images)
+    if "examples" in images:
+        parts.append("<h2>Example windows</h2><p class='note'>Each title names the record, the lead and the sample "
+                     "where the window starts in that record; green: the device's class is right, red: wrong.</p>")
+        parts.append(f"<img alt='example windows' src='{images['examples']}'>")
+    parts += _timings_html(r)
     parts.append("<h2>report.json</h2><details><summary>show</summary><pre>"
                  + html.escape(json.dumps(r, indent=2, default=str)) + "</pre></details></body></html>")
-    return "\n".join(parts)
+    return "\n".join(line.rstrip() for part in parts for line in part.split("\n"))
 
 
-def write_html(run_dir: Path, report: Report | Mapping[str, Any], plots: PlotData | None = None) -> Path:
+def write_html(run_dir: Path, report: Report | Mapping[str, Any], plots: PlotData | None = None,
+               images: Mapping[str, str] | None = None) -> Path:
     import matplotlib
 
     matplotlib.use("Agg")
     path = Path(run_dir) / REPORT_HTML
-    path.write_text(render_html(report, plots), encoding="utf-8")
+    path.write_text(render_html(report, plots, images), encoding="utf-8")
     return path
 
 

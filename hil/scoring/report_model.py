@@ -18,13 +18,25 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from hil.errors import ConfigError
 
 SCHEMA_VERSION = 2
+
+
+def _rounded(digits: int) -> AfterValidator:
+    return AfterValidator(lambda v: v if v is None else round(v, digits))
+
+
+# Numbers as a reader wants them: a share or score to 6 digits (0.055, not 0.05500000000000005),
+# seconds to the millisecond, milliseconds of latency to 0.1 us, counts of cycles or instructions as integers.
+Share = Annotated[float, _rounded(6)]
+Seconds = Annotated[float, _rounded(3)]
+Millis = Annotated[float, _rounded(4)]
+Count = Annotated[int, BeforeValidator(lambda v: round(v) if isinstance(v, float) else v)]
 
 
 class Section(BaseModel):
@@ -43,35 +55,39 @@ class Section(BaseModel):
         return default if value is None else value
 
     def __contains__(self, key: str) -> bool:
-        return key in self.model_fields or key in (self.model_extra or {})
+        return key in type(self).model_fields or key in (self.model_extra or {})
 
     def keys(self) -> list[str]:
-        return [*self.model_fields, *(self.model_extra or {})]
+        return [*type(self).model_fields, *(self.model_extra or {})]
 
     def items(self) -> list[tuple[str, Any]]:
         return [(k, getattr(self, k)) for k in self.keys()]
 
 
 class ClassScores(Section):
-    precision: float
-    recall: float
-    f1: float
+    precision: Share
+    recall: Share
+    f1: Share
     support: int
 
 
 class Thresholded(Section):
     """The same metrics over the windows whose top probability reaches ``threshold``."""
 
-    accuracy: float
-    f1_macro: float
-    dropped: float
+    accuracy: Share
+    f1_macro: Share
+    dropped: Share  # share of windows set aside: their top probability is below the threshold
     threshold: float | None = None
+    f1_weighted: Share | None = None
+    per_class: dict[str, ClassScores] = Field(default_factory=dict)
+    confusion: list[list[int]] | None = None
+    windows: int | None = None
 
 
 class Metrics(Section):
-    accuracy: float
-    f1_macro: float
-    f1_weighted: float
+    accuracy: Share
+    f1_macro: Share
+    f1_weighted: Share
     per_class: dict[str, ClassScores]
     confusion: list[list[int]]
     thresholded: Thresholded
@@ -91,19 +107,31 @@ class Agreement(Section):
     """Device int8 outputs against a reference's (TFLite BUILTIN_REF unless said otherwise)."""
 
     windows: int = 0
-    top1: float | None = None
-    exact_match: float | None = None
+    top1: Share | None = None
+    exact_match: Share | None = None
     max_abs_diff_lsb: int | None = None
-    rmse: float | None = None
-    cosine: float | None = None
+    rmse: Share | None = None
+    cosine: Share | None = None
 
 
 class Stats(Section):
-    min: float
-    median: float
-    p95: float
-    max: float
-    mean: float | None = None
+    """Milliseconds of latency."""
+
+    min: Millis
+    median: Millis
+    p95: Millis
+    max: Millis
+    mean: Millis | None = None
+
+
+class CountStats(Section):
+    """Counts of cycles or instructions: whole numbers."""
+
+    min: Count
+    median: Count
+    p95: Count
+    max: Count
+    mean: Count | None = None
 
 
 class Latency(Section):
@@ -112,7 +140,7 @@ class Latency(Section):
     unit: str
     counts_per_tick: int = 1
     clock_hz: int | None = None
-    cycles: Stats | None = None
+    cycles: CountStats | None = None
     ms: Stats | None = None
 
 
@@ -124,7 +152,7 @@ class Memory(Section):
 
 class GateCheck(Section):
     name: str
-    value: float | None
+    value: Annotated[float | None, _rounded(9)]
     limit: float
     passed: bool
     comparison: str  # ">=" or "<="
@@ -175,7 +203,7 @@ class StreamFacts(Section):
     scored: int
     resumed: int
     recoveries: int
-    seconds: float
+    seconds: Seconds
     errors: list[str] = Field(default_factory=list)
 
 
@@ -278,7 +306,8 @@ class Report(Measurements):
     schema_version: int = SCHEMA_VERSION
     hil_version: str | None = None
     run_id: str | None = None
-    created: str | None = None
+    created: str | None = Field(None, description="When the run started (a --resume keeps it).")
+    reported: str | None = Field(None, description="When this report was computed (later than created after --resume).")
     board: str
     engine: str
     emulated: bool | None = None
@@ -287,13 +316,13 @@ class Report(Measurements):
         None, description="{engine, reason}: why this engine ran, e.g. the board's tflm had no TFLM tree.")
     windows: int
     class_names: list[str] = Field(default_factory=list)
-    timings: dict[str, float]
+    timings: dict[str, Seconds]
     model: ModelFacts
     firmware: FirmwareFacts
     dataset: DatasetFacts
     agreement_tflm_host: Agreement | None = None
     distinct_outputs: dict[str, int] = Field(default_factory=dict)
-    references_agree: dict[str, float] = Field(default_factory=dict)
+    references_agree: dict[str, Share] = Field(default_factory=dict)
     device_info: dict[str, Any] = Field(default_factory=dict)
     flash: dict[str, Any] = Field(default_factory=dict)
     stream: StreamFacts | None = None

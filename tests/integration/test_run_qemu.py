@@ -86,8 +86,12 @@ def test_resume_of_a_finished_run_rescoring_nothing_and_a_gate_failing(finished_
     assert p.returncode == 1, p.stderr[-2000:]  # a gate failed
     assert (copy / "results.jsonl").read_bytes() == before  # nothing streamed again
     assert "FAIL" in p.stdout and "max_latency" in p.stdout
-    failed = [c for c in json.loads((copy / "report.json").read_text())["gates"]["checks"] if not c["passed"]]
+    new, old = json.loads((copy / "report.json").read_text()), json.loads((out / "report.json").read_text())
+    failed = [c for c in new["gates"]["checks"] if not c["passed"]]
     assert [c["name"] for c in failed] == ["max_latency"]
+    for key in ("device_info", "flash", "stream", "created"):  # what the finished run measured is kept
+        assert new[key] == old[key] and old[key], key
+    assert {k: new["timings"][k] for k in ("flash", "stream")} == {k: old["timings"][k] for k in ("flash", "stream")}
 
 
 def test_qemu_killed_mid_run_recovers(run_setup, qemu_spy, tmp_path):

@@ -81,7 +81,7 @@ def test_overrides_apply_and_disable():
         ("top1_agrement=0.9", ["unknown gate", "top1_agreement"]),  # close match suggested
         ("exact_match", ["KEY=VALUE"]),
         ("exact_match=abc", ["not a number"]),
-        ("exact_match=1.5", ["exact_match", "less than or equal"]),
+        ("exact_match=1.5", ["exact_match", "from 0 to 1"]),
         ("max_flash_bytes=-1", ["max_flash_bytes", "greater than"]),
     ],
 )
@@ -90,3 +90,14 @@ def test_bad_overrides_name_the_problem(item, words):
         apply_overrides(GatesCfg(), [item])
     for w in words:
         assert w in str(e.value)
+
+
+@pytest.mark.parametrize("item, words", [
+    ("top1_agreement=2", "top1_agreement takes a number from 0 to 1"),
+    ("max_latency=-1", "max_latency takes a number greater than 0, or none to disable it"),
+    ("exact_match=none", "this gate cannot be disabled"),
+])
+def test_out_of_range_gate_is_said_in_the_projects_words(item, words):
+    with pytest.raises(ConfigError) as e:
+        apply_overrides(GatesCfg(), [item])
+    assert words in str(e.value) and "Input should be" not in str(e.value)

@@ -4,6 +4,7 @@ import base64
 import json
 import re
 import xml.etree.ElementTree as ET
+from html.parser import HTMLParser
 
 import numpy as np
 import pytest
@@ -80,8 +81,9 @@ def test_html_is_self_contained_with_valid_pngs(tmp_path, sample):
     text = report.write_html(tmp_path, rep, plots).read_text()
     assert not re.search(r"""(src|href)=['"]https?://""", text)  # nothing fetched when opened offline
     pngs = re.findall(r"data:image/png;base64,([A-Za-z0-9+/=]+)", text)
-    # 4 confusion matrices + latency histogram + example windows
-    assert len(pngs) == 6
+    # the device's confusion matrix (+ the references' where they differ) + latency histogram + example windows
+    differ = rep["metrics"]["device"]["confusion"] != rep["metrics"]["tflite"]["confusion"]
+    assert len(pngs) == 3 + 3 * differ
     for p in pngs:
         assert base64.b64decode(p)[:8] == b"\x89PNG\r\n\x1a\n"
     assert "FAILED" in text and "exact_match" in text
@@ -138,3 +140,116 @@ def test_an_unreadable_report_is_named(tmp_path, sample, change, words):
     with pytest.raises(ConfigError) as e:
         load_report(path)
     assert str(path) in str(e.value) and all(w in str(e.value) for w in words)
+
+
+class _Page(HTMLParser):
+    """Cells of every table (by h2 section), image alts in order, and the text of the page."""
+
+    def __init__(self):
+        super().__init__()
+        self.section, self.cells, self.alts, self.text = "", {}, [], []
+        self._cell = None
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "h2":
+            self.section = ""
+            self._cell = "h2"
+        elif tag in ("td", "th"):
+            self._cell = ""
+        elif tag == "img":
+            self.alts.append(dict(attrs)["alt"])
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th") and self._cell is not None:
+            self.cells.setdefault(self.section, []).append(self._cell)
+            self._cell = None
+        elif tag == "h2":
+            self._cell = None
+
+    def handle_data(self, data):
+        self.text.append(data)
+        if self._cell == "h2":
+            self.section += data
+        elif self._cell is not None:
+            self._cell += data
+
+
+def _page(rep, plots, tmp_path):
+    text = report.write_html(tmp_path, rep, plots).read_text()
+    page = _Page()
+    page.feed(text)
+    return text, page
+
+
+def test_html_cells_are_escaped_trimmed_and_explained(tmp_path, sample):
+    rep, plots = sample
+    text, page = _page(rep, plots, tmp_path)
+    assert "<=" not in text and ">=" not in text  # comparisons escaped (report.json's too)
+    assert all(line == line.rstrip() for line in text.splitlines())
+    cells = [c for section in page.cells.values() for c in section]
+    assert cells and all(c == c.strip() for c in cells)
+    body = "".join(page.text)
+    assert "BUILTIN_REF" in body and "reference kernels" in body  # the reference named and explained
+    assert "set aside" in body and "top class probability" in body  # thresholded columns explained
+    memory = page.cells["Memory"]
+    assert "30,000 B (29.3 KiB)" in memory and all(" B (" in c for c in memory[3:])
+
+
+def test_html_timings_have_every_stage_and_a_total(tmp_path, sample):
+    rep, plots = sample
+    rep = {**rep, "timings": {"data": 1.0, "stream": 2.5, "report": 0.25}}
+    _, page = _page(rep, plots, tmp_path)
+    cells = page.cells["Stage timings"]
+    assert cells[cells.index("report") + 1] == "0.2" or cells[cells.index("report") + 1] == "0.3"
+    assert cells[-2:] == ["total", "3.8"]
+
+
+def test_device_confusion_first_and_references_only_where_they_differ(tmp_path, sample):
+    rep, plots = sample
+    metrics = {k: dict(v) for k, v in rep["metrics"].items()}
+    metrics["tflite"]["confusion"] = [row[:] for row in metrics["device"]["confusion"]]
+    metrics["tflm_host"]["confusion"] = [row[:] for row in metrics["device"]["confusion"]]
+    metrics["keras"]["confusion"] = [[c + 1 for c in row] for row in metrics["device"]["confusion"]]
+    _, page = _page({**rep, "metrics": metrics}, plots, tmp_path)
+    confusion = [a for a in page.alts if a.startswith("confusion")]
+    assert confusion == ["confusion device", "confusion keras"]
+    assert "Identical to the device's: TFLite int8 (host, reference kernels), TFLM int8 (host)." in "".join(page.text)
+
+
+def test_a_negative_accuracy_drop_reads_as_the_device_doing_better(tmp_path, sample):
+    rep, plots = sample
+    metrics = {k: dict(v) for k, v in rep["metrics"].items()}
+    metrics["keras"]["accuracy"] = metrics["device"]["accuracy"] - 0.01
+    rep = {**rep, "metrics": metrics}
+    rep["gates"] = evaluate(GatesCfg(), rep)
+    _, page = _page(rep, plots, tmp_path)
+    assert "device better than Keras by 0.0100" in "".join(page.text)
+
+
+def test_latency_histogram_axis_in_plain_numbers():
+    assert report.count_scale(4_018_200) == (1e6, "M")
+    assert report.count_scale(11_000) == (1e3, "k")
+
+
+def test_junit_testcases_carry_the_time_of_the_stage_that_measured_them(tmp_path, sample):
+    rep, _ = sample
+    rep = {**rep, "timings": {"build": 3.0, "stream": 2.5, "references": 1.5}}
+    cases = ET.parse(report.write_junit(tmp_path, rep)).getroot().find("testsuite").findall("testcase")
+    times = {c.get("name"): float(c.get("time")) for c in cases}
+    assert times["exact_match"] == 4.0 and times["max_arena_bytes"] == 5.5
+
+
+def test_report_json_numbers_are_rounded_and_counts_are_integers(tmp_path, sample):
+    rep, _ = sample
+    lat = dict(rep["latency"])
+    lat["cycles"] = {**lat["cycles"], "mean": 4017899.1666666665, "median": 4018200.0}
+    metrics = {k: dict(v) for k, v in rep["metrics"].items()}
+    metrics["device"]["thresholded"] = {**metrics["device"]["thresholded"], "dropped": 0.14583333333333337}
+    doc = json.loads(report.write_report_json(tmp_path, {**rep, "latency": lat, "metrics": metrics,
+                                                           "timings": {"flash": 0.09022009000000253}}).read_text())
+    assert doc["latency"]["cycles"]["median"] == 4018200 and isinstance(doc["latency"]["cycles"]["median"], int)
+    assert doc["latency"]["cycles"]["mean"] == 4017899
+    assert doc["metrics"]["device"]["thresholded"]["dropped"] == 0.145833
+    assert doc["timings"]["flash"] == 0.09
+    text = (tmp_path / "report.json").read_text()
+    assert not re.search(r"\d\.\d{10,}", text)  # no float printed to 10+ digits anywhere
