@@ -142,7 +142,7 @@ def make_record(index: int, ref: Any, true_class: int, outputs: np.ndarray, tick
     return rec
 
 
-class _InFlight:
+class InFlight:
     """The windows handed to the client and not yet answered, to check each result against.
 
     The protocol client already matches replies by sequence number and input
@@ -209,7 +209,7 @@ def stream_windows(
             wanted = set(pending)
             try:
                 client = connect()
-                flight = _InFlight(x_int8)
+                flight = InFlight(x_int8)
                 for res in client.infer_stream(flight.feed(list(pending))):
                     i = flight.accept(res, board)  # raises before anything wrong is written
                     store.append(make_record(i, refs[i], int(y[i]), res.outputs, res.cycles))

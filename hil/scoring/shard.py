@@ -22,7 +22,7 @@ import numpy as np
 
 from hil import ui
 from hil.errors import InfraError
-from hil.scoring.runner import ResultsStore, StreamStats, make_record
+from hil.scoring.runner import InFlight, ResultsStore, StreamStats, make_record
 
 
 @dataclass
@@ -74,16 +74,16 @@ class WindowQueue:
 
 def _one_pass(dev: Device, q: WindowQueue, x_int8: np.ndarray, y: np.ndarray, refs: Sequence[Any],
               store: ResultsStore, st: DeviceStats, taken: set[int], advance: Callable[[], None]) -> None:
+    flight = InFlight(x_int8)  # the runner's own check of every result against the windows handed out
+
     def feed():
         while (i := q.take()) is not None:
             taken.add(i)
-            yield i, x_int8[i]
+            yield from flight.feed([i])
 
     client = dev.connect()
     for res in client.infer_stream(feed()):
-        i = int(res.index)
-        if i not in taken:  # the protocol client guarantees this never happens; refuse to guess
-            raise InfraError(f"{dev.name}: result for window {i}, which was not outstanding on this device")
+        i = flight.accept(res, dev.name)  # index, sequence number and input CRC, or nothing is stored
         store.append(make_record(i, refs[i], int(y[i]), res.outputs, res.cycles, device=dev.index))
         taken.discard(i)
         st.scored += 1

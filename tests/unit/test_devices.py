@@ -26,7 +26,8 @@ def test_a_list_must_be_boards_of_one_kind():
     b = a.model_copy(update={"name": "apollo4-b"})
     assert device_boards([a, b], None) == [a, b]
     with pytest.raises(ConfigError, match="x differs from apollo4 in port, clock_hz, engine"):
-        device_boards([a, BOARDS["qemu-m4"].model_copy(update={"name": "x", "emulated": False})], None)
+        device_boards([a, BOARDS["qemu-m4"].model_copy(update={"name": "x", "emulated": False, "engine": "aot"})],
+                      None)
     with pytest.raises(ConfigError, match="drop --devices"):
         device_boards([a, b], 3)
 

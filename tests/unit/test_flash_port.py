@@ -68,7 +68,7 @@ def test_hil_run_exits_2_on_a_missing_port_before_training(tmp_path):
     f = tmp_path / "boards.yaml"
     f.write_text(yaml.safe_dump(boards))
     p = subprocess.run([sys.executable, "-m", "hil.cli", "--boards", str(f), "run", "--board", "apollo4",
-                        "--work", str(tmp_path / "w"), "--out", str(tmp_path / "r")],
+                        "--engine", "aot", "--work", str(tmp_path / "w"), "--out", str(tmp_path / "r")],
                        capture_output=True, text=True, timeout=120)
     assert p.returncode == 2, p.stderr
     assert "/dev/ttyHIL-not-there" in p.stderr and "Traceback" not in p.stderr
