@@ -87,9 +87,9 @@ def cli(ctx: click.Context, verbose: bool, quiet: bool, boards: Path | None) -> 
 
 
 def _register() -> None:
-    from hil.commands import boards, build, data, deps, doctor, export, flash, run, train
+    from hil.commands import boards, build, compare, data, deps, doctor, export, flash, history, nightly, run, train
 
-    for mod in (boards, doctor, deps, data, train, export, build, flash, run):
+    for mod in (boards, doctor, deps, data, train, export, build, flash, run, history, compare, nightly):
         cli.add_command(mod.command)
 
 

@@ -28,7 +28,8 @@ from hil.config import (
     load_board,
     load_model_config,
 )
-from hil.errors import EXIT_GATE_FAILED, EXIT_OK, ConfigError
+from hil.errors import EXIT_GATE_FAILED, EXIT_OK, ConfigError, HilError
+from hil.history import hook as history_hook
 from hil.scoring import gates as gates_mod
 from hil.scoring import report as report_mod
 from hil.scoring.report_model import Report
@@ -61,6 +62,8 @@ class RunOptions:
     boards_file: Path | None = None
     show_progress: bool = True
     max_recoveries: int = 2
+    history: Path | None = None              # history file; None = $HIL_HISTORY or beside the runs folder
+    baseline: str = "last-pass"              # last-pass | none | a run id of the history
 
 
 @dataclass
@@ -126,12 +129,23 @@ def plan_run(opts: RunOptions) -> Plan:
     from hil.device.flash import check_port
 
     check_port(board)  # a missing/busy serial port is found now, not after training
+    _check_baseline(opts)
     run_dir = _resolve_run_dir(opts, board.name)
     if opts.resume and not (run_dir / RESULTS).exists():
         raise ConfigError(f"--resume: {run_dir / RESULTS} does not exist; nothing to resume (run without --resume)")
     if not opts.resume and (run_dir / RESULTS).exists():
         raise ConfigError(f"{run_dir} already holds a run; pass --resume to continue it or another --out")
     return Plan(opts, board, cfg, gates_cfg, opts.engine or board.engine, paths, train, run_dir)
+
+
+def _check_baseline(opts: RunOptions) -> None:
+    """An explicit --baseline RUN_ID must be in the history (found now, not after training)."""
+    from hil.history import baseline as bl
+    from hil.history import open_history
+
+    if opts.baseline not in (bl.LAST_PASS, bl.NONE):
+        with open_history(opts.history) as h:
+            bl.check_spec(h, opts.baseline)
 
 
 def _already_scored(plan: Plan, meta: dict[str, Any]) -> dict[int, dict[str, Any]]:
@@ -172,8 +186,19 @@ FILES = {"results": RESULTS, "serial_log": SERIAL_LOG, "flash_log": FLASH_LOG, "
 
 
 def run_pipeline(opts: RunOptions) -> RunResult:
-    """Runs every step ``opts`` needs and returns the report; raises HilError subclasses for exits 2/3."""
+    """Runs every step ``opts`` needs and returns the report; raises HilError subclasses for exits 2/3.
+
+    Every run that gets past planning is recorded in the history, a failed one too."""
     plan = plan_run(opts)
+    try:
+        return _run_planned(plan)
+    except HilError as exc:
+        history_hook.record_failure(opts.history, plan.run_dir, plan.board.name, plan.engine, plan.cfg.name, exc)
+        raise
+
+
+def _run_planned(plan: Plan) -> RunResult:
+    opts = plan.opts
     plan.run_dir.mkdir(parents=True, exist_ok=True)
     t = st.StageTimer()
     ui.info(f"[bold]hil run[/bold] board [bold]{plan.board.name}[/bold] ({plan.engine}), model {plan.cfg.name}, "
@@ -188,8 +213,19 @@ def run_pipeline(opts: RunOptions) -> RunResult:
     refs = st.references(prepared, windows, plan.paths.train / "model.keras", timer=t)
     ident = st.RunIdentity(plan.run_dir.name, plan.board, plan.engine, plan.cfg, plan.gates, FILES)
     rep, plots = st.compare(ident, prepared, fw, windows, streamed, refs, timer=t)
+    rep = _compare_with_baseline(plan, rep)
     rep = st.write_reports(plan.run_dir, rep, plots, t)
-    return RunResult(plan.run_dir, rep, EXIT_OK if rep.gates.passed else EXIT_GATE_FAILED)
+    code = EXIT_OK if rep.gates.passed else EXIT_GATE_FAILED
+    history_hook.record(opts.history, rep, plan.run_dir, code)
+    return RunResult(plan.run_dir, rep, code)
+
+
+def _compare_with_baseline(plan: Plan, rep: Report) -> Report:
+    """The regression gates against the run's baseline (hil/history), added to its gates."""
+    from hil.history import open_history
+
+    with open_history(plan.opts.history) as h:
+        return history_hook.with_baseline(h, plan.opts.baseline, rep, plan.gates, emulated=plan.board.emulated)
 
 
 __all__ = ["RunOptions", "RunResult", "Plan", "plan_run", "run_pipeline"]

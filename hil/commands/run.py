@@ -83,10 +83,16 @@ def render_summary(rep: Report, run_dir: Path) -> None:
 @engine_option("Inference engine (default: the board's).")
 @click.option("--no-train", is_flag=True, help="Never train or export: use the existing export (exit 3 if there is none).")
 @click.option("--no-flash", is_flag=True, help="Real boards: do not flash; the HELLO check still refuses a stale image.")
+@click.option("--history", "history", type=click.Path(path_type=Path), default=None, envvar="HIL_HISTORY",
+              help="History file every run is recorded in [env HIL_HISTORY; default history.sqlite beside the "
+              "runs folder].")
+@click.option("--baseline", default="last-pass", show_default=True,
+              help="Run the regression gates compare with: last-pass (the series' pinned or newest passing run), "
+              "a RUN_ID of the history (any series), or none.")
 @json_option("Print report.json instead of the summary tables.")
 @click.pass_obj
 def command(obj, board, model, dataset, split, windows, out, resume, gates, work, profile, engine, no_train,
-            no_flash, as_json) -> None:
+            no_flash, history, baseline, as_json) -> None:
     """Train, export, build, flash, stream the test windows and compare with the references.
 
     Reuses every artifact whose inputs did not change, so a re-run only streams
@@ -103,12 +109,13 @@ def command(obj, board, model, dataset, split, windows, out, resume, gates, work
       hil run --board apollo4 --gate max_latency=50
       hil run --windows 200 --out runs/quick --gate exact_match=0.99
       hil run --resume --out runs/quick
+      hil run --baseline none --history /tmp/h.sqlite
     """
     opts = RunOptions(
         board=board, model=model, dataset=dataset, split=split, windows=windows, out=out, resume=resume,
         gates=list(gates), work=work, profile=profile, engine=engine,
         no_train=no_train, flash=not no_flash, boards_file=obj.boards if obj else None,
-        show_progress=not as_json,
+        show_progress=not as_json, history=history, baseline=baseline,
     )
     result = run_pipeline(opts)
     if as_json:

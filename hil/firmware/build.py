@@ -155,6 +155,13 @@ def _size_report(elf: Path, gen: Generated, tflite: Path, *, native: bool, **lab
     }
 
 
+def _test_opt_level(engine: str) -> str:
+    """-O2, or the test switch HIL_TEST_FIRMWARE_OPT=ENGINE=FLAG (e.g. aot=-O0): a slower image under the
+    same series key, the regression tests/integration/test_nightly.py injects. Not a user setting."""
+    want, _, flag = os.environ.get("HIL_TEST_FIRMWARE_OPT", "").partition("=")
+    return flag if want == engine and flag in ("-O0", "-O1", "-Os", "-O3") else "-O2"
+
+
 def build_firmware(
     board: Board,
     cfg: ModelConfig,
@@ -192,6 +199,8 @@ def build_firmware(
         "toolchain": compiler,
         "cmake": tool_version("cmake"),
     }
+    opt = _test_opt_level(engine)
+    inputs["opt_level"] = opt
     if is_fresh(out, inputs, OUTPUTS):
         ui.debug(f"firmware {out} is up to date")
         return out
@@ -200,6 +209,7 @@ def build_firmware(
     log = out / "build.log"
     log.write_text("")
     variables = eng.cmake_variables()  # before generating: a missing external tree is the first error
+    variables["HIL_OPT_LEVEL"] = opt  # always passed: the CMake cache would keep a previous value
     gen = _generate(eng, tflite, out / "model")
     build_dir = out / "cmake"
     cmake_build(build_dir, port=port, engine=engine, engine_dir=eng.firmware_dir, model_dir=out / "model",

@@ -177,6 +177,19 @@ class StreamFacts(Section):
     errors: list[str] = Field(default_factory=list)
 
 
+class BaselineFacts(Section):
+    """The run this one was compared with (hil/history/baseline.py); None when there was none."""
+
+    run_id: str
+    series: str | None = None
+    same_series: bool = True
+    created: str | None = None
+    run_dir: str | None = None
+    pinned: bool = False
+    notes: list[str] = Field(default_factory=list)
+    deltas: dict[str, dict[str, float | None]] = Field(default_factory=dict)
+
+
 class Measurements(Section):
     """The numbers gates are checked against: a report, or the part of one a gate test builds."""
 
@@ -211,6 +224,7 @@ class Report(Measurements):
     files: dict[str, str] = Field(default_factory=dict)
     warnings: list[str] = Field(default_factory=list, description="What the reader should know, e.g. constant outputs.")
     gates: Gates | None = None
+    baseline: BaselineFacts | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The JSON document, keys in declaration order, extras kept."""
