@@ -1,6 +1,6 @@
 """``hil nightly PLAN.yaml``: every entry of a plan run in turn, infrastructure failures retried.
 
-Each attempt is a ``hil run`` in its own folder ``<runs>/<night>/<entry>-a<N>``
+Each attempt is a ``hil run`` in its own folder ``<runs>/<night>/<night>-<entry>-a<N>``
 and a row of the history (a failed attempt too, with its error and retry
 count).  One JUnit file has a test case per (entry, gate) and one per entry
 that never produced a report; one summary page is the history's trend page.
@@ -126,7 +126,7 @@ def _attempt(plan: Plan, e: PlanEntry, night_dir: Path, n: int) -> Attempt:
     from hil.history import open_history
     from hil.run import run_pipeline
 
-    out = night_dir / f"{e.name}-a{n}"
+    out = night_dir / f"{night_dir.name}-{e.name}-a{n}"  # the folder name is the run id: unique per night
     try:
         res = run_pipeline(_options(plan, e, out))
         a = Attempt(e.name, out, res.exit_code, gates=[c.model_dump(mode="json") for c in res.report.gates.checks])

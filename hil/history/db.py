@@ -119,6 +119,7 @@ class History:
                 values[c] = json.dumps(values[c], sort_keys=True)
         values["numbers"] = values["numbers"] or "{}"
         values["gates"] = values["gates"] or "[]"
+        values["retries"] = values["retries"] or 0
         cols = ", ".join(COLUMNS)
         marks = ", ".join(f":{c}" for c in COLUMNS)
         update = ", ".join(f"{c} = excluded.{c}" for c in COLUMNS if c != "run_id")
