@@ -13,7 +13,8 @@ from hil.history import open_history
 from hil.nightly import JUNIT, SUMMARY, load_plan, run_nightly
 from tests.fixtures.run import REPO
 
-pytestmark = [pytest.mark.qemu, pytest.mark.slow, pytest.mark.needs_tree("tflm")]
+# A cold TFLM compile alone can take most of the default 900 s; in CI the tflm tests warm the cache first.
+pytestmark = [pytest.mark.qemu, pytest.mark.slow, pytest.mark.needs_tree("tflm"), pytest.mark.timeout(2400)]
 
 
 def test_two_nights_retry_then_regression(run_setup, qemu_spy, tmp_path, monkeypatch):
