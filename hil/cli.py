@@ -88,9 +88,10 @@ def cli(ctx: click.Context, verbose: bool, quiet: bool, boards: Path | None) -> 
 
 
 def _register() -> None:
-    from hil.commands import boards, build, data, deps, diagnose, doctor, export, flash, run, train
+    from hil.commands import (boards, build, compare, data, deps, diagnose, doctor, export, flash, history, nightly,
+                              run, train)
 
-    for mod in (boards, doctor, deps, data, train, export, build, flash, run, diagnose):
+    for mod in (boards, doctor, deps, data, train, export, build, flash, run, diagnose, history, compare, nightly):
         cli.add_command(mod.command)
 
 

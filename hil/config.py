@@ -343,6 +343,19 @@ class GatesCfg(_Strict):
     max_latency: float | None = Field(None, gt=0, description="Median latency, at most (board's unit or ms).")
     max_arena_bytes: int | None = Field(None, gt=0)
     max_flash_bytes: int | None = Field(None, gt=0)
+    # Regression gates: this run against its baseline (docs/nightly.md).
+    max_latency_growth_pct: float | None = Field(
+        2.0, ge=0, description="Real boards: median latency growth over the baseline, percent, at most "
+        "(covers the cycle jitter that remains on a chip).")
+    max_latency_growth_pct_emulated: float | None = Field(
+        0.0, ge=0, description="Emulated boards: the same, where counts are exact and any growth is a change.")
+    max_accuracy_drop_vs_baseline: float | None = Field(0.01, ge=0, le=1, description="Baseline device accuracy "
+                                                        "minus this run's, at most.")
+    max_agreement_drop: float | None = Field(0.0, ge=0, le=1, description="Baseline top-1 agreement minus this "
+                                             "run's, at most.")
+    max_arena_growth_bytes: int | None = Field(0, ge=0, description="Arena growth over the baseline, bytes.")
+    max_flash_growth_bytes: int | None = Field(1024, ge=0, description="Flash growth over the baseline, bytes.")
+    max_ram_growth_bytes: int | None = Field(1024, ge=0, description="RAM growth over the baseline, bytes.")
 
 
 FULL_PROFILE = "full"

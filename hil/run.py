@@ -29,7 +29,8 @@ from hil.config import (
     load_board,
     load_model_config,
 )
-from hil.errors import EXIT_GATE_FAILED, EXIT_OK, ConfigError
+from hil.errors import EXIT_GATE_FAILED, EXIT_OK, ConfigError, HilError
+from hil.history import hook as history_hook
 from hil.scoring import gates as gates_mod
 from hil.scoring import report as report_mod
 from hil.scoring.report_model import Report
@@ -65,6 +66,8 @@ class RunOptions:
     max_recoveries: int = 2
     devices: int | None = None               # emulated board: QEMU instances (None = cores, at most the windows)
     wait: float = 0.0                        # seconds to wait for a board another run holds (0: exit 2 at once)
+    history: Path | None = None              # history file; None = $HIL_HISTORY or beside the runs folder
+    baseline: str = "last-pass"              # last-pass | none | a run id of the history
 
 
 @dataclass
@@ -170,6 +173,7 @@ def plan_run(opts: RunOptions) -> Plan:
     if not train:
         st.export_outputs(paths.export)  # a model with no export is a usage error, found now
     choice.engine.cmake_variables()  # a missing tree of the engine the run needs is found now
+    _check_baseline(opts)
     run_dir = _resolve_run_dir(opts, board.name)
     if opts.resume and not (run_dir / RESULTS).exists():
         raise ConfigError(f"--resume: {run_dir / RESULTS} does not exist; nothing to resume (run without --resume)")
@@ -196,6 +200,16 @@ def _hold(plan: Plan) -> None:
 
 def _old_meta(run_dir: Path) -> dict[str, Any]:
     return json.loads((run_dir / RUN_META).read_text()) if (run_dir / RUN_META).exists() else {}
+
+
+def _check_baseline(opts: RunOptions) -> None:
+    """An explicit --baseline RUN_ID must be in the history (found now, not after training)."""
+    from hil.history import baseline as bl
+    from hil.history import open_history
+
+    if opts.baseline not in (bl.LAST_PASS, bl.NONE):
+        with open_history(opts.history) as h:
+            bl.check_spec(h, opts.baseline)
 
 
 def _already_scored(plan: Plan, meta: dict[str, Any]) -> dict[int, dict[str, Any]]:
@@ -239,10 +253,16 @@ FILES = {"results": RESULTS, "serial_log": SERIAL_LOG, "flash_log": FLASH_LOG, "
 
 
 def run_pipeline(opts: RunOptions) -> RunResult:
-    """Runs every step ``opts`` needs and returns the report; raises HilError subclasses for exits 2/3."""
+    """Runs every step ``opts`` needs and returns the report; raises HilError subclasses for exits 2/3.
+
+    Every run that gets past planning is recorded in the history, a failed one too."""
     plan = plan_run(opts)
     with plan.held:  # the boards are released on every exit: pass, failure, error, Ctrl-C
-        return _run_plan(plan)
+        try:
+            return _run_plan(plan)
+        except HilError as exc:
+            history_hook.record_failure(opts.history, plan.run_dir, plan.board.name, plan.engine, plan.cfg.name, exc)
+            raise
 
 
 def _run_plan(plan: Plan) -> RunResult:
@@ -265,10 +285,21 @@ def _run_plan(plan: Plan) -> RunResult:
                            engine_reason=plan.engine_reason, created=created)
     rep, plots = st.compare(ident, prepared, fw, windows, streamed, refs, timer=t)
     failure = _auto_diagnose(plan, prepared, fw, windows, streamed, refs, rep, t)
+    rep = _compare_with_baseline(plan, rep)
     rep = st.write_reports(plan.run_dir, rep, plots, t)
-    if failure is not None:  # the report is on disk first
+    if failure is not None:  # the report is on disk first; run_pipeline records the failure in the history
         raise failure
-    return RunResult(plan.run_dir, rep, EXIT_OK if rep.gates.passed else EXIT_GATE_FAILED)
+    code = EXIT_OK if rep.gates.passed else EXIT_GATE_FAILED
+    history_hook.record(opts.history, rep, plan.run_dir, code)
+    return RunResult(plan.run_dir, rep, code)
+
+
+def _compare_with_baseline(plan: Plan, rep: Report) -> Report:
+    """The regression gates against the run's baseline (hil/history), added to its gates."""
+    from hil.history import open_history
+
+    with open_history(plan.opts.history) as h:
+        return history_hook.with_baseline(h, plan.opts.baseline, rep, plan.gates, emulated=plan.board.emulated)
 
 
 def _auto_diagnose(plan: Plan, prepared: st.Prepared, fw: st.Firmware, windows: st.Windows, streamed: st.Streamed,

@@ -33,6 +33,12 @@ def pytest_runtest_setup(item):
         require(*dict.fromkeys(names))
 
 
+@pytest.fixture(autouse=True)
+def _own_history(tmp_path_factory, monkeypatch):
+    """Each test records its runs in a history of its own: one test's run is never another's baseline."""
+    monkeypatch.setenv("HIL_HISTORY", str(tmp_path_factory.mktemp("history") / "history.sqlite"))
+
+
 @pytest.fixture(scope="session", autouse=True)
 def compiler_cache(tmp_path_factory):
     """Every firmware build of the session compiles through one ccache in the session's work folder.

@@ -38,6 +38,16 @@ void hil_port_uart_write(const uint8_t *buf, size_t len);
 /* Free-running 32-bit counter in timer units (see hil_port_timer_unit). */
 uint32_t hil_port_cycles(void);
 
+/* Bracket one timed invoke: the difference of the two counts is the
+ * invoke's alone, without the interrupts that land inside it (the next
+ * window arriving while this one is computed). Each port says how:
+ * qemu_mps2 masks interrupts (QEMU holds the incoming bytes, the ring catches
+ * up after) and starts on a SysTick edge, so a count is exact and repeats;
+ * apollo4 keeps reception running (its FIFO holds 32 bytes) and subtracts
+ * the cycles spent in the RX interrupt. Same units as hil_port_cycles. */
+uint32_t hil_port_timing_begin(void);
+uint32_t hil_port_timing_end(void);
+
 /* Core clock in Hz. */
 uint32_t hil_port_clock_hz(void);
 

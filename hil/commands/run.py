@@ -113,10 +113,16 @@ def render_summary(rep: Report, run_dir: Path) -> None:
               "process may use, at most the window count). Physical boards: list them in --board instead.")
 @click.option("--wait", "wait", type=click.FloatRange(min=0), default=0.0, show_default=True, metavar="SECONDS",
               help="When another run holds the board, wait up to SECONDS for it (0: exit 2 at once, naming the holder).")
+@click.option("--history", "history", type=click.Path(path_type=Path), default=None, envvar="HIL_HISTORY",
+              help="History file every run is recorded in [env HIL_HISTORY; default history.sqlite beside the "
+              "runs folder].")
+@click.option("--baseline", default="last-pass", show_default=True,
+              help="Run the regression gates compare with: last-pass (the series' pinned or newest passing run), "
+              "a RUN_ID of the history (any series), or none.")
 @json_option("Print report.json instead of the summary tables.")
 @click.pass_obj
 def command(obj, board, model, dataset, split, windows, out, resume, gates, work, profile, engine, kernels, no_train,
-            no_flash, devices, wait, as_json) -> None:
+            no_flash, devices, wait, history, baseline, as_json) -> None:
     """Train, export, build, flash, stream the test windows and compare with the references.
 
     Reuses every artifact whose inputs did not change, so a re-run only streams
@@ -136,12 +142,13 @@ def command(obj, board, model, dataset, split, windows, out, resume, gates, work
       hil run --engine tflm --kernels reference
       hil run --devices 2 --windows 2000
       hil run --board apollo4-a,apollo4-b --wait 600
+      hil run --baseline none --history /tmp/h.sqlite
     """
     opts = RunOptions(
         board=board, model=model, dataset=dataset, split=split, windows=windows, out=out, resume=resume,
         gates=list(gates), work=work, profile=profile, engine=engine, kernels=kernels,
         no_train=no_train, flash=not no_flash, boards_file=obj.boards if obj else None,
-        show_progress=not as_json, devices=devices, wait=wait,
+        show_progress=not as_json, devices=devices, wait=wait, history=history, baseline=baseline,
     )
     result = run_pipeline(opts)
     if as_json:

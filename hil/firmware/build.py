@@ -165,6 +165,13 @@ def _tree_commit_warning(fingerprint: dict) -> None:
                 "the image builds from it, and its commit is in the manifest and the report")
 
 
+def _test_opt_level(engine: str) -> str:
+    """-O2, or the test switch HIL_TEST_FIRMWARE_OPT=ENGINE=FLAG (e.g. aot=-O0): a slower image under the
+    same series key, the regression tests/integration/test_nightly.py injects. Not a user setting."""
+    want, _, flag = os.environ.get("HIL_TEST_FIRMWARE_OPT", "").partition("=")
+    return flag if want == engine and flag in ("-O0", "-O1", "-Os", "-O3") else "-O2"
+
+
 def build_firmware(
     board: Board,
     cfg: ModelConfig,
@@ -205,6 +212,8 @@ def build_firmware(
         "cmake": tool_version("cmake"),
     }
     _tree_commit_warning(inputs)
+    opt = _test_opt_level(engine)
+    inputs["opt_level"] = opt
     if is_fresh(out, inputs, OUTPUTS):
         ui.debug(f"firmware {out} is up to date")
         return out
@@ -213,6 +222,7 @@ def build_firmware(
     log = out / "build.log"
     log.write_text("")
     variables = eng.cmake_variables()  # before generating: a missing external tree is the first error
+    variables["HIL_OPT_LEVEL"] = opt  # always passed: the CMake cache would keep a previous value
     gen = _generate(eng, tflite, out / "model")
     build_dir = out / "cmake"
     cmake_build(build_dir, port=port, engine=engine, engine_dir=eng.firmware_dir, model_dir=out / "model",

@@ -291,6 +291,19 @@ class DevicesFacts(Section):
     shares: list[DeviceShare] = Field(default_factory=list)
 
 
+class BaselineFacts(Section):
+    """The run this one was compared with (hil/history/baseline.py); None when there was none."""
+
+    run_id: str
+    series: str | None = None
+    same_series: bool = True
+    created: str | None = None
+    run_dir: str | None = None
+    pinned: bool = False
+    notes: list[str] = Field(default_factory=list)
+    deltas: dict[str, dict[str, float | None]] = Field(default_factory=dict)
+
+
 class Measurements(Section):
     """The numbers gates are checked against: a report, or the part of one a gate test builds."""
 
@@ -332,6 +345,7 @@ class Report(Measurements):
     gates: Gates | None = None
     profile: list[EngineProfile] = Field(default_factory=list, description="Per-op profile, one entry per engine.")
     diagnosis: Diagnosis | None = None
+    baseline: BaselineFacts | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The JSON document, keys in declaration order, extras kept."""

@@ -4,6 +4,7 @@
  * buffer; transmission polls TXFULL. SysTick runs from the core clock with a
  * 24-bit reload; its wrap interrupt extends it to a 32-bit counter. Under
  * QEMU -icount shift=0 one tick is 40 guest instructions (docs/protocol.md).
+ * A timed invoke runs with interrupts masked (hil_port_timing_begin).
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -92,6 +93,69 @@ uint32_t hil_port_cycles(void)
         val = SYST_CVR;
     } while (hi != systick_wraps);
     return (hi << 24) + (0x00FFFFFFu - val);
+}
+
+/* With interrupts masked a wrap may be pending, not yet counted: a pending
+ * wrap with the counter high (just reloaded) has happened before the read.
+ * Right for a masked stretch shorter than half a wrap (2^23 ticks, ~335 M
+ * instructions). */
+static uint32_t cycles_masked(void)
+{
+    uint32_t val = SYST_CVR;
+    uint32_t hi = systick_wraps;
+    if ((SCB_ICSR & SCB_ICSR_PENDSTSET) && val > 0x007FFFFFu) {
+        hi += 1u;
+    }
+    return (hi << 24) + (0x00FFFFFFu - val);
+}
+
+/* Under -icount a tick is 40 instructions and the invoke would start at any
+ * of them (idle time moves virtual time by the wall clock), so its count
+ * could be off by one tick. This starts at a fixed instruction after a tick
+ * edge: the loop (3 instructions) leaves s = 0..2 instructions after the
+ * edge; reads 38 and 39 instructions later see the next edge iff s >= 2 and
+ * s >= 1, and the branches then run 6 - s instructions. Instruction counts
+ * matter here, hence assembler. */
+static void align_to_tick(void)
+{
+    volatile uint32_t *cvr = &SYST_CVR;
+    uint32_t v, a, b, c;
+    __asm volatile(
+        "    ldr  %[v], [%[cvr]]\n"
+        "1:  ldr  %[a], [%[cvr]]\n"
+        "    cmp  %[a], %[v]\n"
+        "    beq  1b\n"
+        "    .rept 35\n"
+        "    nop\n"
+        "    .endr\n"
+        "    ldr  %[b], [%[cvr]]\n"
+        "    ldr  %[c], [%[cvr]]\n"
+        "    cmp  %[b], %[a]\n"
+        "    bne  3f\n"
+        "    cmp  %[c], %[a]\n"
+        "    bne  4f\n"
+        "    nop\n"
+        "4:  b    5f\n"
+        "3:  nop\n"
+        "    nop\n"
+        "5:\n"
+        : [v] "=&r"(v), [a] "=&r"(a), [b] "=&r"(b), [c] "=&r"(c)
+        : [cvr] "r"(cvr)
+        : "cc", "memory");
+}
+
+uint32_t hil_port_timing_begin(void)
+{
+    __asm volatile("cpsid i" ::: "memory");
+    align_to_tick();
+    return cycles_masked();
+}
+
+uint32_t hil_port_timing_end(void)
+{
+    uint32_t t = cycles_masked();
+    __asm volatile("cpsie i" ::: "memory");
+    return t;
 }
 
 uint32_t hil_port_clock_hz(void)
