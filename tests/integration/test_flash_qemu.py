@@ -16,8 +16,9 @@ pytestmark = [pytest.mark.slow, pytest.mark.qemu]
 
 def _flash(run_setup, *extra):
     return subprocess.run(
-        [sys.executable, "-m", "hil.cli", "flash", "--board", "qemu-m4", "--model", str(run_setup.model),
-         "--json", *extra],
+        # --engine aot: the image run_setup built (qemu-m4 defaults to tflm when a TFLM tree is set)
+        [sys.executable, "-m", "hil.cli", "flash", "--board", "qemu-m4", "--engine", "aot", "--model",
+         str(run_setup.model), "--json", *extra],
         capture_output=True, text=True, timeout=300,
     )
 

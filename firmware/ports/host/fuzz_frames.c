@@ -24,6 +24,8 @@ void hil_port_uart_write(const uint8_t *buf, size_t len)
     }
 }
 uint32_t hil_port_cycles(void) { return fake_cycles += 40u; }
+uint32_t hil_port_timing_begin(void) { return hil_port_cycles(); }
+uint32_t hil_port_timing_end(void) { return hil_port_cycles(); }
 uint32_t hil_port_clock_hz(void) { return 25000000u; }
 hil_reset_reason_t hil_port_reset_reason(void) { return HIL_RESET_POWER_ON; }
 void hil_port_idle(void) {}
