@@ -34,6 +34,7 @@ class PlanEntry(StrictModel):
     windows: int | None = Field(None, gt=0, description="Windows to score (default: the plan's).")
     gates: list[str] = Field(default_factory=list, description="KEY=VALUE gate overrides for this entry.")
     max_recoveries: int | None = Field(None, ge=0, description="In-run device recoveries (default hil run's).")
+    devices: int | None = Field(None, ge=1, description="Emulated board: QEMU instances (default hil run's).")
 
     @property
     def name(self) -> str:
@@ -112,14 +113,10 @@ def _options(plan: Plan, e: PlanEntry, out: Path):
                               history=plan.history)
     if plan.model is not None:
         kw["model"] = plan.model
-    if e.max_recoveries is not None:
-        kw["max_recoveries"] = e.max_recoveries
-    opts = RunOptions(**kw)
-    if e.kernels is not None:
-        if not hasattr(opts, "kernels"):
-            raise ConfigError(f"entry {e.name}: kernels {e.kernels!r}, but this hil's run has no kernel choice")
-        opts.kernels = e.kernels
-    return opts
+    for key in ("max_recoveries", "devices", "kernels"):
+        if getattr(e, key) is not None:
+            kw[key] = getattr(e, key)
+    return RunOptions(**kw)
 
 
 def _attempt(plan: Plan, e: PlanEntry, night_dir: Path, n: int) -> Attempt:

@@ -31,7 +31,7 @@ retry_pause_s: 0
 runs: {tmp_path / 'runs'}
 history: {tmp_path / 'history.sqlite'}
 entries:
-  - {{board: qemu-m4, engine: aot, max_recoveries: 0}}
+  - {{board: qemu-m4, engine: aot, max_recoveries: 0, devices: 1}}
   - {{board: qemu-m4, engine: tflm}}
 """)
     plan = load_plan(plan_file)
