@@ -51,17 +51,11 @@ def numbers(rep: Report) -> dict[str, float]:
 
 
 def _profile_totals(rep: Report) -> dict[str, float]:
-    """Per-op totals when the report carries a profile (a list of {op_name, ticks|cycles})."""
-    prof = (rep.model_extra or {}).get("profile") or rep.device_info.get("profile")
-    totals: dict[str, float] = {}
-    if isinstance(prof, dict):
-        prof = prof.get("ops")
-    for op in prof or []:
-        if isinstance(op, dict) and op.get("op_name") is not None:
-            v = op.get("cycles", op.get("ticks"))
-            if isinstance(v, (int, float)):
-                totals[op["op_name"]] = totals.get(op["op_name"], 0) + v
-    return totals
+    """Per-op-type totals of the run's own engine (report.json ``profile``; one entry per engine)."""
+    for prof in rep.profile:
+        if prof.engine == rep.engine or len(rep.profile) == 1:
+            return {t.op: t.counts for t in prof.by_type}
+    return {}
 
 
 def git_commit() -> str | None:

@@ -22,7 +22,7 @@ from hil.history import facts, open_history
 from hil.history.hook import with_baseline
 from hil.scoring import compare, report
 from hil.scoring.gates import evaluate
-from hil.scoring.report_model import Report
+from hil.scoring.report_model import EngineProfile, Report
 
 NAMES = ["SR", "SB", "AFIB", "GSVT"]
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -187,3 +187,15 @@ def test_a_plan_naming_an_unknown_board_or_engine_is_refused(tmp_path, entry, wo
     res = CliRunner().invoke(cli, ["nightly", str(plan)])
     assert res.exit_code == 3 and words in res.output
     assert not (tmp_path / "runs").exists()
+
+
+def test_the_per_op_profile_totals_are_part_of_the_numbers():
+    rep = make_report("r1")
+    rep.profile = [EngineProfile.model_validate({"engine": "aot", "unit": "qemu_instructions", "invokes": 5, "total": 900.0, "invoke": 1000.0,
+                    "overhead_share": 0.1, "ops": [],
+                    "by_type": [{"op": "CONV_2D", "ops": 2, "counts": 600.0, "share": 0.667},
+                                {"op": "MEAN", "ops": 1, "counts": 300.0, "share": 0.333}]})]
+    rep = Report.model_validate(rep.to_json())
+    nums = facts.numbers(rep)
+    assert nums["profile.CONV_2D"] == 600.0 and nums["profile.MEAN"] == 300.0
+    assert not any(k.startswith("profile.") for k in facts.numbers(make_report("r2")))
