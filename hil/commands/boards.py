@@ -57,10 +57,11 @@ def command(obj, check: bool, as_json: bool) -> None:
         ["name", "cpu", "clock", "engine", "flasher", "link", "timer unit"]
     # The default is named in the title, not in the name column: 80 columns keep every value on one line.
     table = Table(title=f"Boards in {path} (default: {bf.default})", title_justify="left", box=box.SIMPLE_HEAD,
-                  pad_edge=False)
+                  pad_edge=False, collapse_padding=True)
     for col in cols:
         # One-word values (a unit, a clock) never break; free text folds.
-        table.add_column(col, overflow="fold", no_wrap=col not in ("description", "flasher", "link"))
+        # In the narrow table the flasher is a word or two ("pyocd, jlink"): it never breaks either.
+        table.add_column(col, overflow="fold", no_wrap=col not in ("description", "flasher", "link") or not wide)
     for name, b in bf.boards.items():
         label = f"[bold]{name}[/bold]"
         if wide:

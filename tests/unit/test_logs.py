@@ -69,6 +69,7 @@ def test_boards_fit_80_columns_without_breaking_a_value(monkeypatch):
     CliRunner().invoke(cli, ["boards"], catch_exceptions=False)
     out = buf.getvalue()
     assert "qemu_instructions" in out and max(map(len, out.splitlines())) <= 80
+    assert "pyocd, jlink" in out  # the apollo4 flasher and its fallback on one line
 
 
 def test_help_lists_whole_command_descriptions():
