@@ -391,10 +391,7 @@ def stream_devices(boards: list[Board], firmware: Firmware, prepared: Prepared, 
                                                    done=set(done), max_recoveries=max_recoveries,
                                                    show_progress=show_progress)
             except KeyboardInterrupt:
-                store.close()
-                saved = len(ResultsStore(store.path).load())
-                raise InfraError(f"interrupted: {saved} of {n} windows are scored and saved in {store.path}",
-                                 hint=f"finish the run with: hil run --resume --out {run_dir} (same options)") from None
+                raise _interrupted(store, n, run_dir) from None
             info_doc = sessions[0].info_dict()
             profile_raw = profile_device(sessions[0], windows, run_dir, timer=t)  # one device's profile stands for all
         ui.info(f"  scored {stats.scored} windows on {len(boards)} devices ({stats.recoveries} recoveries) in "
@@ -415,18 +412,18 @@ def _connector(session: DeviceSession):
     return connect
 
 
+def _interrupted(store: ResultsStore, n: int, run_dir: Path) -> InfraError:
+    """Ctrl-C while streaming: what is saved, and how to finish the run."""
+    store.close()
+    saved = len(ResultsStore(store.path).load())
+    return InfraError(f"interrupted: {saved} of {n} windows are scored and saved in {store.path}",
+                      hint=f"finish the run with: hil run --resume --out {run_dir} (same options)")
+
+
 def _stream_session(session: DeviceSession, windows: Windows, store: ResultsStore, run_dir: Path,
                     done: dict[int, dict[str, Any]], max_recoveries: int, show_progress: bool,
                     t: StageTimer) -> StreamStats:
-    first = [True]
-
-    def connect():
-        # The session connected (HELLO and image check) on entry; later calls reconnect.
-        if first[0] and session.client is not None:
-            first[0] = False
-            return session.client
-        return session.reconnect()
-
+    connect = _connector(session)
     n = len(windows)
     try:
         with t.stage("stream", f"{n - len(done)} windows to {session.board.name}"):
@@ -434,10 +431,7 @@ def _stream_session(session: DeviceSession, windows: Windows, store: ResultsStor
                                   board=session.board.name, recover=session.recover, max_recoveries=max_recoveries,
                                   show_progress=show_progress)
     except KeyboardInterrupt:
-        store.close()
-        saved = len(ResultsStore(store.path).load())
-        raise InfraError(f"interrupted: {saved} of {n} windows are scored and saved in {store.path}",
-                         hint=f"finish the run with: hil run --resume --out {run_dir} (same options)") from None
+        raise _interrupted(store, n, run_dir) from None
 
 
 # --------------------------------------------------------------------------- references
