@@ -88,10 +88,10 @@ def cli(ctx: click.Context, verbose: bool, quiet: bool, boards: Path | None) -> 
 
 
 def _register() -> None:
-    from hil.commands import (boards, build, compare, data, deps, diagnose, doctor, export, flash, history, nightly,
-                              run, train)
+    from hil.commands import (boards, build, compare, data, deps, diagnose, doctor, export, flash, history, lab,
+                              nightly, run, train)
 
-    for mod in (boards, doctor, deps, data, train, export, build, flash, run, diagnose, history, compare, nightly):
+    for mod in (boards, doctor, deps, data, train, export, build, flash, run, diagnose, history, compare, nightly, lab):
         cli.add_command(mod.command)
 
 

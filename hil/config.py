@@ -122,6 +122,17 @@ class Timer(_Strict):
     )
 
 
+class LabgridCfg(_Strict):
+    """The board is a labgrid place: acquired through the lab's coordinator for the whole run (docs/lab.md)."""
+
+    coordinator: str = Field(pattern=r"^[A-Za-z0-9_.\-\[\]:]+:[0-9]{1,5}$",
+                             description="The labgrid coordinator as HOST:PORT (labgrid's default port is 20408).")
+    place: str = Field(min_length=1, description="The place's name on the coordinator (`labgrid-client places`).")
+    probe_port: int = Field(5555, gt=0, lt=65536, description="TCP port of `pyocd server` on the exporter host "
+                            "that has the probe (pyocd flasher only; pyOCD's default is 5555).")
+    timeout_s: float = Field(10.0, gt=0, description="How long connecting to the coordinator may take.")
+
+
 class Board(_Strict):
     name: str = Field("", description="The board's key in boards.yaml (filled in when the file is loaded).")
     description: str
@@ -147,9 +158,13 @@ class Board(_Strict):
     fallback_flasher: Flasher | None = Field(None, description="Tried when the main flasher's tool or probe is absent.")
     link: Link
     timer: Timer
+    labgrid: LabgridCfg | None = Field(None, description="A labgrid place to acquire; its NetworkSerialPort is "
+                                       "the link and its exporter host has the probe (docs/lab.md).")
 
     @model_validator(mode="after")
     def _consistent(self) -> "Board":
+        if getattr(self.flasher, "kind", None) == "exporter" and self.labgrid is None:
+            raise ValueError("flasher kind 'exporter' (the exporter host boots the image) needs a `labgrid` place")
         if self.emulated and self.timer.unit != "qemu_instructions":
             raise ValueError("an emulated board must report timer.unit 'qemu_instructions'")
         if not self.emulated and self.timer.unit != "cycles":
@@ -157,9 +172,16 @@ class Board(_Strict):
         return self
 
 
+# What must be equal for one image to be right for every board of a list or group.
+SAME_KIND = ("port", "cpu", "fpu", "clock_hz", "engine", "emulated")
+
+
 class BoardsFile(_Strict):
     default: str = Field(description="Board used when --board is not given.")
     boards: dict[str, Board]
+    groups: dict[str, list[str]] = Field(
+        default_factory=dict, description="Board groups: a name standing for a list of boards of one kind, "
+        "usable as --board GROUP (the run shares its windows between them).")
 
     @model_validator(mode="after")
     def _default_exists(self) -> "BoardsFile":
@@ -169,16 +191,34 @@ class BoardsFile(_Strict):
             if board.name and board.name != key:
                 raise ValueError(f"board {key!r} has name {board.name!r}: leave `name` out, the key is the name")
             board.name = key
+        for group, members in self.groups.items():
+            if group in self.boards:
+                raise ValueError(f"groups.{group}: a board has that name; give the group another")
+            unknown = [m for m in members if m not in self.boards]
+            if not members or unknown or len(set(members)) != len(members):
+                raise ValueError(f"groups.{group}: must list distinct boards of `boards`"
+                                 + (f"; unknown: {', '.join(unknown)}" if unknown else ""))
+            first = self.boards[members[0]]
+            for m in members[1:]:
+                diff = [k for k in SAME_KIND if getattr(self.boards[m], k) != getattr(first, k)]
+                if diff:
+                    raise ValueError(f"groups.{group}: {m} differs from {members[0]} in {', '.join(diff)}; a group "
+                                     "runs one image on boards of one kind")
         return self
+
+    def expand(self, name: str | None) -> list[str]:
+        """A board name as itself, a group name as its boards, None as the default board."""
+        return list(self.groups[name]) if name in self.groups else [name or self.default]
 
     def get(self, name: str | None, source: Path | None = None) -> Board:
         name = name or self.default
         if name not in self.boards:
-            close = difflib.get_close_matches(name, self.boards, n=1)
+            close = difflib.get_close_matches(name, [*self.boards, *self.groups], n=1)
             hint = f" Did you mean {close[0]!r}?" if close else ""
             where = f"{source}: " if source else ""
             raise ConfigError(
-                f"{where}board {name!r} is not defined; known boards: {', '.join(sorted(self.boards))}.{hint}"
+                f"{where}board {name!r} is not defined; known boards: {', '.join(sorted(self.boards))}"
+                + (f"; groups: {', '.join(sorted(self.groups))}" if self.groups else "") + f".{hint}"
             )
         return self.boards[name]
 

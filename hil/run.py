@@ -26,7 +26,6 @@ from hil.config import (
     Board,
     GatesCfg,
     ModelConfig,
-    load_board,
     load_model_config,
 )
 from hil.errors import EXIT_GATE_FAILED, EXIT_OK, ConfigError, HilError
@@ -150,10 +149,10 @@ def plan_run(opts: RunOptions) -> Plan:
         raise ConfigError(f"--split {opts.split!r}: expected one of {', '.join(SPLITS)}")
     if opts.windows is not None and opts.windows <= 0:
         raise ConfigError(f"--windows {opts.windows}: must be a positive number of windows")
-    from hil.device.devices import board_names, device_boards
+    from hil.device.devices import device_boards, load_run_boards
     from hil.engines import choose_engine
 
-    boards = [load_board(name, opts.boards_file) for name in board_names(opts.board)]
+    boards = load_run_boards(opts.board, opts.boards_file)
     board = boards[0]
     devices = device_boards(boards, opts.devices)
     if opts.wait < 0:
@@ -188,11 +187,13 @@ def plan_run(opts: RunOptions) -> Plan:
 
 
 def _hold(plan: Plan) -> None:
-    """Holds every physical board for the whole run, before the first long step; a missing/busy port is found now."""
+    """Holds every physical board and labgrid place for the whole run, before the first long step; a missing/busy
+    port is found now.  A place's board is replaced by the board as held (its serial port and probe filled in)."""
     from hil.device.devices import hold_boards
 
     try:
-        hold_boards(plan.held, plan.devices, plan.run_dir.name, plan.opts.wait)
+        plan.devices = hold_boards(plan.held, plan.devices, plan.run_dir.name, plan.opts.wait, ui.info)
+        plan.board = plan.devices[0]
     except BaseException:
         plan.release()
         raise

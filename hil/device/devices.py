@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import os
 from contextlib import ExitStack
-from typing import Sequence
+from typing import Callable, Sequence
 
-from hil.config import Board
+from pathlib import Path
+
+from hil.config import SAME_KIND, Board, boards_path, load_boards
 from hil.errors import ConfigError
-
-# What must be equal for one image to be right for every board of a list.
-SAME_KIND = ("port", "cpu", "fpu", "clock_hz", "engine", "emulated")
 
 
 def default_devices() -> int:
@@ -39,6 +38,17 @@ def board_names(spec: str | None) -> list[str | None]:
     return names
 
 
+def load_run_boards(spec: str | None, boards_file: Path | None = None) -> list[Board]:
+    """``--board`` as Boards: names and group names of boards.yaml (a group is its boards), in order."""
+    path = boards_path(boards_file)
+    bf = load_boards(path)
+    names = [m for n in board_names(spec) for m in bf.expand(n)]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"--board {spec!r}: a board is listed twice (directly or through a group); a board can "
+                          "stream only once per run")
+    return [bf.get(n, path) for n in names]
+
+
 def device_boards(boards: Sequence[Board], devices: int | None) -> list[Board]:
     """One Board per device of the run (checked: one kind, --devices only for an emulated board)."""
     if devices is not None and devices < 1:
@@ -54,20 +64,23 @@ def device_boards(boards: Sequence[Board], devices: int | None) -> list[Board]:
             raise ConfigError(f"--devices {devices} with {len(boards)} boards listed: drop --devices, the list is "
                               "the devices")
         return list(boards)
-    if not first.emulated:
+    if not first.emulated or first.labgrid is not None:  # a place is one device, emulated or not
         if devices not in (None, 1):
-            raise ConfigError(f"--devices {devices}: board {first.name} is a physical board; list several boards "
+            what = "a labgrid place" if first.labgrid is not None else "a physical board"
+            raise ConfigError(f"--devices {devices}: board {first.name} is {what}; list several boards "
                               "of its kind instead: --board NAME-A,NAME-B")
         return [first]
     return [first] * (devices or default_devices())
 
 
-def hold_boards(stack: ExitStack, boards: Sequence[Board], run_id: str, wait_s: float) -> list:
-    """Locks every physical board of ``boards`` into ``stack`` (in a fixed order: two runs never deadlock)."""
+def hold_boards(stack: ExitStack, boards: Sequence[Board], run_id: str, wait_s: float,
+                log: Callable[[str], None] = lambda s: None) -> list[Board]:
+    """Holds every physical board and labgrid place of ``boards`` into ``stack`` (in a fixed order: two runs
+    never deadlock); returns ``boards`` as held: a place's board with its serial port and probe filled in."""
     from hil.device.flash import check_port
     from hil.device.lock import board_identity, lock_board
 
-    held = []
+    held: dict[str, Board] = {}
     seen: dict[str, str] = {}
     for b in sorted({b.name: b for b in boards}.values(), key=lambda b: board_identity(b) or ""):
         ident = board_identity(b)
@@ -77,6 +90,12 @@ def hold_boards(stack: ExitStack, boards: Sequence[Board], run_id: str, wait_s: 
         if lock is not None:
             seen[lock.identity] = b.name
             stack.callback(lock.release)
-            held.append(lock)
+        if b.labgrid is not None:
+            from hil.device.labgrid_place import PlaceHold
+
+            place = PlaceHold(b, log).acquire(wait_s)
+            stack.callback(place.release)
+            b = place.board
         check_port(b)  # held now: busy means a program other than hil (a terminal)
-    return held
+        held[b.name] = b
+    return [held[b.name] for b in boards]

@@ -10,6 +10,8 @@ only there to name the holder to whoever waits, and is rewritten by each new
 holder.
 
 Emulated boards are not locked: each run boots its own QEMU, nothing is shared.
+A labgrid place (hil.device.labgrid_place) is held through its coordinator and
+also locked here, so two runs on one host are told each other's pid and run id.
 """
 
 from __future__ import annotations
@@ -47,6 +49,8 @@ def board_identity(board: Board) -> str | None:
     """What makes the board one piece of hardware: probe id, serial port, or name; None when emulated."""
     from hil.flashers import flasher_for
 
+    if board.labgrid is not None:  # shared through the coordinator; the flock orders this host's runs
+        return f"labgrid-{board.labgrid.place}@{board.labgrid.coordinator}"
     if board.emulated or flasher_for(board.flasher).starts_device:
         return None
     probe = getattr(board.flasher, "unique_id", None)

@@ -213,12 +213,11 @@ def flash_and_check(board: str | None, model_dir: Path, *, engine: str | None = 
     tflite = paths.export / "model.tflite"
     export_sha = ((read_manifest(paths.export) or {}).get("outputs") or {}).get("sha256")
     expect = ExpectedImage.from_tflite(tflite, export_sha) if export_sha and tflite.is_file() else None
-    from hil.device.lock import lock_board
+    from hil.device.devices import hold_boards
 
     with ExitStack() as held:
-        lock = lock_board(b, "hil-flash")  # a board another run holds is not flashed under it (exit 2, holder named)
-        if lock is not None:
-            held.callback(lock.release)
+        # A board another run holds (or a labgrid place someone else has) is not flashed under it: exit 2, holder named.
+        b = hold_boards(held, [b], "hil-flash", 0.0)[0]
         session = held.enter_context(DeviceSession(b, fw_dir, expect=expect, flash_log=log, strict=False,
                                                    link=LinkSettings.of(b, inflight=1)))
         info, flashed, url = session.info, session.flash_result, session.url

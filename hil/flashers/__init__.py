@@ -94,7 +94,8 @@ class ProcessFlasher(FlasherDriver):
 
 _registry: Registry[FlasherDriver] = Registry(
     "flasher", "hil.flashers",
-    ("hil.flashers.qemu:QemuDriver", "hil.flashers.pyocd:PyocdDriver", "hil.flashers.jlink:JlinkDriver"),
+    ("hil.flashers.qemu:QemuDriver", "hil.flashers.pyocd:PyocdDriver", "hil.flashers.jlink:JlinkDriver",
+     "hil.flashers.exporter:ExporterDriver"),
     key=lambda d: d.kind,
 )
 
