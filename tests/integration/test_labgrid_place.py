@@ -76,27 +76,29 @@ class Lab:
 
 
 class ProbeServer:
-    """Stands in for `pyocd server` (no probe exists here): accepts one connection, keeps its first bytes."""
+    """Stands in for `pyocd server` with no probe attached (none exists here): answers every request of
+    pyOCD's remote probe protocol (JSON lines) with its probe-error status, and keeps the requests."""
 
     def __init__(self) -> None:
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(1)
         self.port = self.sock.getsockname()[1]
-        self.received = b""
+        self.requests: list[dict] = []
         threading.Thread(target=self._serve, daemon=True).start()
 
     def _serve(self) -> None:
-        try:
-            conn, _ = self.sock.accept()
-        except OSError:
-            return
-        with conn:
-            conn.settimeout(5)
+        while True:
             try:
-                self.received = conn.recv(4096)
+                conn, _ = self.sock.accept()
             except OSError:
-                pass
+                return
+            with conn, conn.makefile("rwb") as f:
+                for line in f:
+                    rq = json.loads(line)
+                    self.requests.append(rq)
+                    f.write(json.dumps({"id": rq["id"], "status": 3, "error": "no probe attached"}).encode() + b"\n")
+                    f.flush()
 
     def close(self) -> None:
         self.sock.close()
@@ -234,14 +236,14 @@ def test_hil_lab_lists_the_places_their_boards_and_who_holds_them(lab, locks):
 def test_a_pyocd_place_flashes_through_the_exporters_probe_server(lab, locks, tmp_path):
     """hil flash on a physical place: pyOCD's remote probe connects to the exporter's `pyocd server`.
 
-    No probe exists here, so the server is the ProbeServer socket above: pyOCD really opens the
-    remote probe and sends its first request; the socket then closes and the flash fails (exit 2)."""
+    No probe exists here, so the server is the ProbeServer above: pyOCD really opens the remote
+    probe and says hello; the server answers "probe error" and the flash fails (exit 2)."""
     fw = tmp_path / "fw"
     fw.mkdir()
     (fw / "hil.bin").write_bytes(b"\0" * 64)
     r = _hil(lab, "flash", "--board", PROBE_PLACE, "--firmware", str(fw), "--log", str(tmp_path / "flash.log"),
              timeout=60)
     assert r.returncode == 2, r.stderr
-    assert b'"request"' in lab.probe.received  # pyOCD's remote probe protocol (JSON requests) reached the server
+    assert lab.probe.requests[0]["request"] == "hello"  # pyOCD's remote probe reached the exporter's server
     assert f"remote:127.0.0.1:{lab.probe.port}" in (tmp_path / "flash.log").read_text()
     assert lab.place(PROBE_PLACE)["free"]  # released on error too
