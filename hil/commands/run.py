@@ -63,6 +63,9 @@ def render_summary(rep: Report, run_dir: Path) -> None:
             line += f" · median {lat['ms']['median']:.3f} ms"
         s.add_row("latency", line)
     s.add_row("memory", f"arena {_b(mem['arena_bytes'])} · flash {_b(mem['flash_bytes'])} · RAM {_b(mem['ram_bytes'])}")
+    shares = rep.devices.shares if rep.devices is not None else []
+    if len(shares) > 1:  # one device is the whole run: nothing to share out
+        s.add_row("devices", " · ".join(f"{d.board} {d.scored}" for d in shares) + " windows scored")
     s.add_row("timings", " · ".join(f"{k} {v:.1f}s" for k, v in rep["timings"].items())
               + f" · total {sum(rep['timings'].values()):.1f}s")
     ui.console.print(s)

@@ -451,6 +451,18 @@ def _confusion_html(r: Mapping[str, Any], images: Mapping[str, str]) -> list[str
     return out
 
 
+def _devices_html(r: Mapping[str, Any]) -> list[str]:
+    """How many devices streamed the windows and each one's share (--devices, board lists and groups)."""
+    d = r.get("devices")
+    if not d or not d.get("shares"):
+        return []
+    rows = "".join(f"<tr><td>{s['device']}</td><td>{html.escape(str(s['board']))}</td><td>{s['scored']}</td>"
+                   f"<td>{s.get('recoveries', 0)}</td><td>{s.get('seconds', 0.0):.1f}</td>"
+                   f"<td>{html.escape('; '.join(s.get('errors') or [])) or '-'}</td></tr>" for s in d["shares"])
+    return [f"<h2>Devices ({d['count']})</h2><table><tr><th>device</th><th>board</th><th>windows scored</th>"
+            f"<th>recoveries</th><th>seconds</th><th>errors</th></tr>{rows}</table>"]
+
+
 def _timings_html(r: Mapping[str, Any]) -> list[str]:
     t = r.get("timings") or {}
     if not t:
@@ -498,7 +510,7 @@ def render_html(report: Report | Mapping[str, Any], plots: PlotData | None = Non
     ]
     parts += _gates_html(r) + _metrics_html(r) + _agreement_html(r) + _latency_html(r, plots, images)
     parts += _profile_html(r.get("profile") or []) + _diagnosis_html(r.get("diagnosis"))
-    parts += _memory_html(r) + _confusion_html(r, images)
+    parts += _memory_html(r) + _devices_html(r) + _confusion_html(r, images)
     if "examples" in images:
         parts.append("<h2>Example windows</h2><p class='note'>Each title names the record, the lead and the sample "
                      "where the window starts in that record; green: the device's class is right, red: wrong.</p>")

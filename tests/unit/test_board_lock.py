@@ -158,3 +158,22 @@ def test_two_hil_runs_on_one_board(lock_env, pty_path, tmp_path):
                 p.kill()
             if p is not None:
                 p.communicate()
+
+
+def test_hil_flash_on_a_held_board_exits_2_naming_the_holder(lock_env, pty_path, tmp_path):
+    """A second flash never writes a board a run holds (no probe here: the lock refuses before any flash)."""
+    boards = yaml.safe_load(open("boards.yaml"))
+    boards["boards"]["apollo4"]["link"] = {"url": pty_path, "baud": 115200}
+    boards["boards"]["apollo4"]["flasher"]["unique_id"] = PROBE
+    f = tmp_path / "boards.yaml"
+    f.write_text(yaml.safe_dump(boards))
+    fw = tmp_path / "fw"
+    fw.mkdir()
+    (fw / "hil.bin").write_bytes(b"\0" * 16)
+    with lock_board(load_boards(f).boards["apollo4"], "the-nightly"):
+        r = subprocess.run([sys.executable, "-m", "hil.cli", "--boards", str(f), "flash", "--board", "apollo4",
+                            "--firmware", str(fw), "--log", str(tmp_path / "flash.log")],
+                           capture_output=True, text=True, timeout=120, env={**os.environ, "PYTHONPATH": os.getcwd()})
+    assert r.returncode == 2, r.stderr
+    assert f"pid {os.getpid()}" in r.stderr and "run the-nightly" in r.stderr and "Traceback" not in r.stderr
+    assert not (tmp_path / "flash.log").exists()  # nothing was flashed

@@ -57,9 +57,9 @@ def _error(path: Path) -> str:
 
 def test_built_ins_are_registered():
     assert engine_names() == ["aot", "tflm"]
-    assert flasher_kinds() == ["qemu", "pyocd", "jlink"]
+    assert flasher_kinds() == ["qemu", "pyocd", "jlink", "exporter"]
     assert "CONV_2D" in get_engine("aot").supported_ops() and "CONV_2D" in get_engine("tflm").supported_ops()
-    assert [get_flasher(k).image for k in flasher_kinds()] == ["hil.elf", "hil.bin", "hil.bin"]
+    assert [get_flasher(k).image for k in flasher_kinds()] == ["hil.elf", "hil.bin", "hil.bin", "hil.elf"]
     assert get_flasher("qemu").can_restart and not get_flasher("pyocd").can_restart
 
 
