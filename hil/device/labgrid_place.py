@@ -143,31 +143,39 @@ class PlaceHold:
 
     def acquire(self, wait_s: float = 0.0) -> "PlaceHold":
         """Acquires the place, waiting up to ``wait_s`` s for its holder; PlaceBusy naming the holder otherwise."""
-        name = self.cfg.place
-        deadline = time.monotonic() + max(0.0, wait_s)
         with self._coordinator() as c:
-            while True:
-                place = c.place(name)
-                if place.acquired == c.me:
-                    self.log(f"labgrid: place {name} is already acquired by {c.me}: using it, leaving it acquired")
-                    break
-                if not place.acquired:
-                    try:
-                        c.acquire(name)
-                        self.acquired_here = True
-                        break
-                    except Exception as exc:  # taken between our look and our request: look again
-                        self.log(f"labgrid: acquiring {name} failed ({exc}); retrying")
-                elif time.monotonic() >= deadline:
-                    raise self._busy(c, place, wait_s)
-                time.sleep(POLL_S)
-                c.refresh()
             try:
+                self._take(c, time.monotonic() + max(0.0, wait_s), wait_s)
                 self.board = resolve_board(self.unresolved, c, self.log)
-            except BaseException:
-                self._release_with(c)
+            except BaseException:  # Ctrl-C and errors too: never leave a place this run acquired
+                with contextlib.suppress(Exception):
+                    self._release_with(c)
                 raise
         return self
+
+    def _take(self, c: Coordinator, deadline: float, wait_s: float) -> None:
+        name = self.cfg.place
+        while True:
+            place, failure = c.place(name), None
+            if place.acquired == c.me:
+                self.log(f"labgrid: place {name} is already acquired by {c.me}: using it, leaving it acquired")
+                return
+            if not place.acquired:
+                try:
+                    c.acquire(name)
+                    self.acquired_here = True
+                    return
+                except Exception as exc:  # taken between our look and our request, or its resources are gone
+                    failure = exc
+                    self.log(f"labgrid: acquiring {name} failed: {exc}")
+            if time.monotonic() >= deadline:
+                if failure is None:
+                    raise self._busy(c, place, wait_s)
+                raise InfraError(f"board {self.unresolved.name}: labgrid could not acquire place {name} on "
+                                 f"{c.address}: {failure}", hint=f"labgrid-client -x {c.address} -p {name} show: "
+                                 "are its resources exported (is the exporter running)?")
+            time.sleep(POLL_S)
+            c.refresh()
 
     def _busy(self, c: Coordinator, place: Any, wait_s: float) -> PlaceBusy:
         waited = f" (waited {wait_s:g} s)" if wait_s > 0 else ""

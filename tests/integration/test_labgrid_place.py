@@ -247,3 +247,27 @@ def test_a_pyocd_place_flashes_through_the_exporters_probe_server(lab, locks, tm
     assert lab.probe.requests[0]["request"] == "hello"  # pyOCD's remote probe reached the exporter's server
     assert f"remote:127.0.0.1:{lab.probe.port}" in (tmp_path / "flash.log").read_text()
     assert lab.place(PROBE_PLACE)["free"]  # released on error too
+
+
+def test_ctrl_c_mid_run_releases_the_place_and_keeps_what_was_scored(lab, run_setup, locks, tmp_path):
+    import signal
+
+    out = tmp_path / "r"
+    cmd = [sys.executable, "-m", "hil.cli", "--boards", str(lab.boards), "run", "--board", PLACE, "--engine", "aot",
+           "--no-train", "--windows", "150", "--work", str(run_setup.work), "--dataset", str(run_setup.dataset),
+           "--out", str(out)]
+    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONPATH": str(REPO)})
+    try:
+        results = out / "results.jsonl"
+        _wait_for("the run streams", lambda: results.exists() and results.read_bytes().count(b"\n") >= 3, 120)
+        assert lab.place()["acquired_by"]  # held while the run streams
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 2, err
+    assert "--resume" in err and results.read_bytes().count(b"\n") >= 3  # everything scored is kept
+    assert lab.place()["free"]  # released on Ctrl-C
