@@ -253,3 +253,17 @@ def test_report_json_numbers_are_rounded_and_counts_are_integers(tmp_path, sampl
     assert doc["timings"]["flash"] == 0.09
     text = (tmp_path / "report.json").read_text()
     assert not re.search(r"\d\.\d{10,}", text)  # no float printed to 10+ digits anywhere
+
+
+def test_html_devices_section_has_each_devices_share(tmp_path, sample):
+    rep, plots = sample
+    shares = [{"device": 0, "board": "qemu-m4#0", "scored": 25, "recoveries": 1, "seconds": 3.0,
+               "errors": ["link: timeout <window 7>"]},
+              {"device": 1, "board": "qemu-m4#1", "scored": 15, "recoveries": 0, "seconds": 3.0}]
+    text, page = _page({**rep, "devices": {"count": 2, "shares": shares}}, plots, tmp_path)
+    cells = page.cells["Devices (2)"]
+    assert cells[:6] == ["device", "board", "windows scored", "recoveries", "seconds", "errors"]
+    assert cells[6:12] == ["0", "qemu-m4#0", "25", "1", "3.0", "link: timeout <window 7>"]  # escaped in the page
+    assert cells[12:15] == ["1", "qemu-m4#1", "15"]
+    _, single = _page(rep, plots, tmp_path)
+    assert not any(k.startswith("Devices") for k in single.cells)  # a report without the section has none
