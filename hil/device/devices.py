@@ -1,18 +1,19 @@
-"""Which devices a run streams to: ``--board a,b`` (physical boards of one kind) or ``--devices N`` (emulated).
+"""Which devices a run streams to: ``--board a,b`` or a board group (boards of one kind), ``--devices N`` (emulated).
 
 An emulated board is booted N times (default: the cores this process may run
 on, at most the window count); physical boards are listed, each held by its
 own lock (hil.device.lock) for the whole run.  All devices run the one image,
 so a list must be boards of one kind: same port, CPU, FPU, clock and engine.
+A labgrid place is one device, acquired through its coordinator
+(hil.device.labgrid_place) while the run holds it.
 """
 
 from __future__ import annotations
 
 import os
 from contextlib import ExitStack
-from typing import Callable, Sequence
-
 from pathlib import Path
+from typing import Callable, Sequence
 
 from hil.config import SAME_KIND, Board, boards_path, load_boards
 from hil.errors import ConfigError
