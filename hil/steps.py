@@ -16,7 +16,7 @@ benchmarks call the same functions.  Every step reuses fresh artifacts
 from __future__ import annotations
 
 import time
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
@@ -70,7 +70,8 @@ class StageTimer:
             ui.info(f"[bold cyan]▶ {name}[/bold cyan] {what}")
         t0 = self._open[name] = time.monotonic()
         try:
-            yield
+            with ui.heartbeat(name) if self.announce else nullcontext():  # a log hears from a long stage
+                yield
         finally:
             del self._open[name]
             self.timings[name] = round(self.timings.get(name, 0.0) + time.monotonic() - t0, 3)
