@@ -199,3 +199,15 @@ def test_the_per_op_profile_totals_are_part_of_the_numbers():
     nums = facts.numbers(rep)
     assert nums["profile.CONV_2D"] == 600.0 and nums["profile.MEAN"] == 300.0
     assert not any(k.startswith("profile.") for k in facts.numbers(make_report("r2")))
+
+
+def test_two_kernel_sets_of_one_engine_are_two_series():
+    def tflm(kernels):
+        doc = make_report("r").to_json()
+        doc.update(engine="tflm", kernels=kernels)
+        doc["firmware"]["kernels"] = kernels
+        return facts.report_row(Report.model_validate(doc), None, 0)
+
+    ref, cmsis = tflm("reference"), tflm("cmsis-nn")
+    assert ref["kernels"] == "reference" and cmsis["kernels"] == "cmsis-nn"
+    assert ref["series"] != cmsis["series"] and "|cmsis-nn|" in cmsis["series"]
