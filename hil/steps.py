@@ -382,7 +382,7 @@ def stream_devices(boards: list[Board], firmware: Firmware, prepared: Prepared, 
                     serial_log=device_log(run_dir, SERIAL_LOG, k), flash=flash)) for k, b in enumerate(boards)]
             r = sessions[0].flash_result
             if r is not None:
-                flash_doc = {"flasher": r.flasher, "seconds": r.seconds, "notes": r.notes}
+                flash_doc = {"flasher": r.flasher, "seconds": round(r.seconds, 3), "notes": r.notes}
             unique = len({b.name for b in boards}) == len(boards)  # else one emulated board N times: name#k
             devs = [Device(k, s.board.name if unique else f"{s.board.name}#{k}", connect=_connector(s),
                            recover=s.recover) for k, s in enumerate(sessions)]
