@@ -78,8 +78,9 @@ def load_plan(path: Path) -> Plan:
 
 
 def _check_entries(plan: Plan, path: Path) -> None:
-    from hil.config import load_boards
+    from hil.config import GatesCfg, load_boards
     from hil.engines import engine_names
+    from hil.scoring.gates import apply_overrides
 
     boards = load_boards(plan.boards_file).boards
     engines = engine_names()
@@ -90,6 +91,10 @@ def _check_entries(plan: Plan, path: Path) -> None:
         if e.engine is not None and e.engine not in engines:
             raise ConfigError(f"{path}: entries[{i}].engine {e.engine!r}: not a registered engine "
                               f"(engines: {', '.join(engines)})")
+        try:  # a misspelt gate (e.g. a board's latency tolerance) is found before the first entry runs
+            apply_overrides(GatesCfg(), e.gates)
+        except ConfigError as exc:
+            raise ConfigError(f"{path}: entries[{i}].gates: {exc}") from None
     names = [e.name for e in plan.entries]
     if len(set(names)) != len(names):
         raise ConfigError(f"{path}: two entries share board, engine and kernels ({names})")

@@ -1,9 +1,12 @@
 """pytest plugin ``hil`` (entry point in pyproject): tests against a board, composed like pytest-embedded.
 
 Options: ``--board NAME`` (a board of boards.yaml), ``--hil-boards FILE``,
-``--hil-model DIR``, ``--hil-work DIR``, ``--hil-dataset DIR``.  Tests marked
-``device`` are skipped unless ``--board`` is given, so ``pytest`` on a
-machine with no bench never touches a probe.
+``--hil-model DIR``, ``--hil-work DIR``, ``--hil-dataset DIR``,
+``--hil-history FILE``.  Tests marked ``device`` are skipped unless
+``--board`` is given, so ``pytest`` on a machine with no bench never touches
+a probe.  A run of ``hil_run`` is a ``hil run``: its own folder under the runs
+folder (``$HIL_RUNS``, default ./runs) and a row in the history, compared
+with its baseline like any other run.
 
 Fixtures, each built on the previous one (all session-scoped except the
 client, so one flash serves a whole session)::
@@ -33,6 +36,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--hil-model", action="store", default="models/rhythm-4-effv2", help="Model folder for device tests.")
     group.addoption("--hil-work", action="store", default=None, help="Artifact folder for device tests (default ./build).")
     group.addoption("--hil-dataset", action="store", default=None, help="Dataset for device tests (default as `hil run`).")
+    group.addoption("--hil-history", action="store", default=None,
+                    help="History file the runs are recorded in (default as `hil run`: $HIL_HISTORY or beside runs/).")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -119,17 +124,38 @@ def hil_client(hil_session) -> Iterator[Any]:
 
 
 @pytest.fixture
-def hil_run(request: pytest.FixtureRequest, hil_board, tmp_path) -> Callable[..., Any]:
-    """Runs the whole pipeline on the selected board; keyword arguments are RunOptions fields."""
+def hil_run(request: pytest.FixtureRequest, hil_board) -> Callable[..., Any]:
+    """Runs the whole pipeline on the selected board; keyword arguments are RunOptions fields.
+
+    The default run folder, ``<runs>/<time>-<board>-<test>``, outlives the test
+    session and names the run in the history (a fixed name would replace one
+    night's row with the next)."""
     from hil.run import RunOptions, run_pipeline
 
     def run(**kw: Any):
-        opts = RunOptions(board=hil_board.name, model=Path(request.config.getoption("--hil-model")),
-                          work=request.config.getoption("--hil-work"), boards_file=request.config.getoption("--hil-boards"),
-                          dataset=request.config.getoption("--hil-dataset"), out=kw.pop("out", tmp_path / "run"),
+        opt = request.config.getoption
+        history = opt("--hil-history")
+        opts = RunOptions(board=hil_board.name, model=Path(opt("--hil-model")), work=opt("--hil-work"),
+                          boards_file=opt("--hil-boards"), dataset=opt("--hil-dataset"),
+                          history=Path(history) if history else None, out=kw.pop("out", None) or _run_dir(request),
                           show_progress=False)
         for k, v in kw.items():
             setattr(opts, k, v)
         return run_pipeline(opts)
 
     return run
+
+
+def _run_dir(request: pytest.FixtureRequest) -> Path:
+    import os
+    import re
+    import time
+
+    test = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name).strip("_")
+    board = request.getfixturevalue("hil_board").name
+    base = Path(os.environ.get("HIL_RUNS", "runs")) / f"{time.strftime('%Y%m%d-%H%M%S')}-{board}-{test}"
+    out, n = base, 1
+    while out.exists():  # a second run of the same test within a second
+        n += 1
+        out = base.with_name(f"{base.name}-{n}")
+    return out

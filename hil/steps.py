@@ -16,7 +16,7 @@ benchmarks call the same functions.  Every step reuses fresh artifacts
 from __future__ import annotations
 
 import time
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
@@ -70,7 +70,8 @@ class StageTimer:
             ui.info(f"[bold cyan]▶ {name}[/bold cyan] {what}")
         t0 = self._open[name] = time.monotonic()
         try:
-            yield
+            with ui.heartbeat(name) if self.announce else nullcontext():  # a log hears from a long stage
+                yield
         finally:
             del self._open[name]
             self.timings[name] = round(self.timings.get(name, 0.0) + time.monotonic() - t0, 3)
@@ -381,7 +382,7 @@ def stream_devices(boards: list[Board], firmware: Firmware, prepared: Prepared, 
                     serial_log=device_log(run_dir, SERIAL_LOG, k), flash=flash)) for k, b in enumerate(boards)]
             r = sessions[0].flash_result
             if r is not None:
-                flash_doc = {"flasher": r.flasher, "seconds": r.seconds, "notes": r.notes}
+                flash_doc = {"flasher": r.flasher, "seconds": round(r.seconds, 3), "notes": r.notes}
             unique = len({b.name for b in boards}) == len(boards)  # else one emulated board N times: name#k
             devs = [Device(k, s.board.name if unique else f"{s.board.name}#{k}", connect=_connector(s),
                            recover=s.recover) for k, s in enumerate(sessions)]

@@ -37,6 +37,8 @@ Share = Annotated[float, _rounded(6)]
 Seconds = Annotated[float, _rounded(3)]
 Millis = Annotated[float, _rounded(4)]
 Count = Annotated[int, BeforeValidator(lambda v: round(v) if isinstance(v, float) else v)]
+# A median of counts: an integer, or halfway between two (an even number of invokes).
+MedianCount = Annotated[int | float, AfterValidator(lambda v: int(v) if float(v).is_integer() else round(v, 1))]
 
 
 class Section(BaseModel):
@@ -211,15 +213,15 @@ class ProfileOp(Section):
     index: int
     op: str
     output: str | None = None  # the op's output tensor name in the .tflite
-    counts: float  # median over the profiled invokes, in the profile's unit
-    share: float  # of the ops' total
+    counts: MedianCount  # median over the profiled invokes, in the profile's unit
+    share: Share  # of the ops' total
 
 
 class ProfileOpType(Section):
     op: str
     ops: int
-    counts: float
-    share: float
+    counts: MedianCount
+    share: Share
 
 
 class EngineProfile(Section):
@@ -230,9 +232,9 @@ class EngineProfile(Section):
     invokes: int  # invokes the medians are taken over
     ops: list[ProfileOp]
     by_type: list[ProfileOpType]
-    total: float  # sum of the ops' medians
-    invoke: float  # median of the whole invokes, measured around hil_engine_invoke()
-    overhead_share: float  # (invoke - total) / invoke: what no op accounts for
+    total: MedianCount  # sum of the ops' medians
+    invoke: MedianCount  # median of the whole invokes, measured around hil_engine_invoke()
+    overhead_share: Share  # (invoke - total) / invoke: what no op accounts for
 
 
 class LayerDiff(Section):

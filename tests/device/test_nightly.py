@@ -12,8 +12,8 @@ import pytest
 pytestmark = [pytest.mark.device, pytest.mark.nightly]
 
 
-def test_nightly_regression(hil_run, tmp_path):
-    res = hil_run(out=tmp_path / "nightly")
+def test_nightly_regression(hil_run):
+    res = hil_run()  # in the runs folder and the history, compared with the last passing night
     rep = res.report
     assert (res.run_dir / "junit.xml").exists() and (res.run_dir / "report.html").exists()
     failed = [f"{c['name']}: {c['value']} {c['comparison']} {c['limit']}" for c in rep["gates"]["checks"] if not c["passed"]]

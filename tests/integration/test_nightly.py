@@ -59,3 +59,39 @@ entries:
     assert all(cls == "qemu-m4-aot" for cls, _ in failing)
     page = (night2 / SUMMARY / "index.html").read_text()
     assert "regression in the newest run" in page and "n2-qemu-m4-aot-a1" in page
+
+
+def test_two_kernel_sets_of_tflm_are_two_series_over_two_nights(run_setup, tmp_path):
+    """Entries with ``kernels``: tflm with its reference and with its CMSIS-NN kernels, two windows each."""
+    plan_file = tmp_path / "plan.yaml"
+    plan_file.write_text(f"""
+model: {run_setup.model}
+dataset: {run_setup.dataset}
+work: {run_setup.work}
+boards_file: {REPO / 'boards.yaml'}
+no_train: true
+windows: 2
+retries: 0
+runs: {tmp_path / 'runs'}
+history: {tmp_path / 'history.sqlite'}
+entries:
+  - {{board: qemu-m4, engine: tflm, kernels: reference, devices: 1}}
+  - {{board: qemu-m4, engine: tflm, kernels: cmsis-nn, devices: 1}}
+""")
+    plan = load_plan(plan_file)
+    assert run_nightly(plan, "k1")[0] == 0
+    code, night2 = run_nightly(plan, "k2")
+    assert code == 0
+    with open_history(plan.history) as h:
+        rows = {k: (h.get(f"k1-qemu-m4-tflm-{k}-a1"), h.get(f"k2-qemu-m4-tflm-{k}-a1")) for k in ("reference", "cmsis-nn")}
+    for kernels, (first, second) in rows.items():
+        assert first["kernels"] == second["kernels"] == kernels
+        assert first["report"]["device_info"]["kernels"] == kernels  # what the image said in INFO
+        assert second["series"] == first["series"] and second["baseline_run_id"] == first["run_id"]
+        growth = next(g for g in second["gates"] if g["name"] == "regression.latency_growth")
+        assert growth["passed"] and growth["value"] == 0  # same image, same windows: the same counts
+    (ref1, _), (cmsis1, _) = rows["reference"], rows["cmsis-nn"]
+    assert ref1["series"] != cmsis1["series"]
+    assert ref1["numbers"]["latency.median"] != cmsis1["numbers"]["latency.median"]  # two kernel sets really ran
+    classes = {c.get("classname") for c in ET.parse(night2 / JUNIT).getroot().findall("testcase")}
+    assert classes == {"qemu-m4-tflm-reference", "qemu-m4-tflm-cmsis-nn"}

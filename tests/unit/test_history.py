@@ -199,3 +199,44 @@ def test_the_per_op_profile_totals_are_part_of_the_numbers():
     nums = facts.numbers(rep)
     assert nums["profile.CONV_2D"] == 600.0 and nums["profile.MEAN"] == 300.0
     assert not any(k.startswith("profile.") for k in facts.numbers(make_report("r2")))
+
+
+def test_two_kernel_sets_of_one_engine_are_two_series():
+    def tflm(kernels):
+        doc = make_report("r").to_json()
+        doc.update(engine="tflm", kernels=kernels)
+        doc["firmware"]["kernels"] = kernels
+        return facts.report_row(Report.model_validate(doc), None, 0)
+
+    ref, cmsis = tflm("reference"), tflm("cmsis-nn")
+    assert ref["kernels"] == "reference" and cmsis["kernels"] == "cmsis-nn"
+    assert ref["series"] != cmsis["series"] and "|cmsis-nn|" in cmsis["series"]
+
+
+def test_a_plan_entry_sets_a_real_boards_latency_tolerance_and_it_is_applied(tmp_path):
+    from hil import nightly
+    from hil.scoring.gates import apply_overrides
+
+    plan_file = tmp_path / "plan.yaml"
+    plan_file.write_text(f"boards_file: {REPO}/boards.yaml\nentries:\n"
+                         "  - {board: apollo4, engine: aot, gates: [max_latency_growth_pct=5]}\n"
+                         "  - {board: apollo4, engine: tflm}\n")
+    plan = nightly.load_plan(plan_file)
+    tolerant, default = (apply_overrides(GatesCfg(), nightly._options(plan, e, tmp_path / "out").gates)
+                         for e in plan.entries)
+    assert (tolerant.max_latency_growth_pct, default.max_latency_growth_pct) == (5.0, 2.0)
+    with open_history(tmp_path / "h.sqlite") as h:
+        _recorded(h, make_report("r1"))
+        jittered = make_report("r2", ticks_scale=1.03)  # 3 % more cycles than its baseline
+        assert with_baseline(h, "last-pass", jittered, tolerant, emulated=False).gates.passed
+        failed = with_baseline(h, "last-pass", make_report("r3", ticks_scale=1.03), default, emulated=False)
+        assert [c.name for c in failed.gates.checks if not c.passed] == ["regression.latency_growth"]
+
+
+def test_a_plan_entry_with_an_unknown_gate_is_refused_before_anything_runs(tmp_path):
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(f"boards_file: {REPO}/boards.yaml\nentries:\n  - {{board: qemu-m4}}\n"
+                    "  - {board: apollo4, gates: [max_latency_growth=5]}\n")
+    res = CliRunner().invoke(cli, ["nightly", str(plan)])
+    assert res.exit_code == 3 and "entries[1].gates" in res.output and "max_latency_growth_pct" in res.output
+    assert not (tmp_path / "runs").exists()

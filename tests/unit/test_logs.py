@@ -61,6 +61,51 @@ def test_long_step_prints_progress_lines_without_a_terminal(log):
     assert "" not in lines  # no blank lines
 
 
+@pytest.fixture
+def fake_clock(monkeypatch):
+    """ui's clock, moved by the test: a step is slow without the test waiting for it."""
+    now = [1000.0]
+    monkeypatch.setattr(ui, "clock", lambda: now[0])
+    monkeypatch.setitem(ui._state, "last_line", 0.0)
+    return now
+
+
+def test_a_quiet_step_says_it_is_still_running_every_10_s(log, fake_clock):
+    beat = ui.Heartbeat("export")  # not started: tick() is what its thread calls
+    fake_clock[0] += 9.9
+    assert not beat.tick()
+    fake_clock[0] += 0.1
+    assert beat.tick() and not beat.tick()
+    fake_clock[0] += 5
+    ui.info("export: converting to int8")  # a line of the step's own restarts the 10 s
+    fake_clock[0] += 9
+    assert not beat.tick()
+    fake_clock[0] += 1
+    assert beat.tick()
+    assert log.getvalue().splitlines() == ["  export: still running, 10 s", "export: converting to int8",
+                                           "  export: still running, 25 s"]
+
+
+def test_every_stage_of_a_run_prints_lines_while_it_runs_without_a_terminal(log, fake_clock):
+    import time
+
+    from hil.steps import StageTimer
+
+    def lines() -> list[str]:
+        return [x for x in log.getvalue().splitlines() if "still running" in x]
+
+    with StageTimer().stage("build", "firmware for qemu-m4"):  # a stage with no progress bar of its own
+        for n in (1, 2, 3):
+            fake_clock[0] += ui.HEARTBEAT_S
+            end = time.monotonic() + 10  # the heartbeat thread polls every 0.5 s of real time
+            while len(lines()) < n and time.monotonic() < end:
+                time.sleep(0.01)
+    assert lines() == ["  build: still running, 10 s", "  build: still running, 20 s", "  build: still running, 30 s"]
+    out = log.getvalue().splitlines()
+    assert out[0] == "▶ build firmware for qemu-m4" and out[-1].startswith("  build done in")
+    assert "" not in out
+
+
 def test_boards_fit_80_columns_without_breaking_a_value(monkeypatch):
     from hil.cli import cli
 

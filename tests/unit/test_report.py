@@ -267,3 +267,19 @@ def test_html_devices_section_has_each_devices_share(tmp_path, sample):
     assert cells[12:15] == ["1", "qemu-m4#1", "15"]
     _, single = _page(rep, plots, tmp_path)
     assert not any(k.startswith("Devices") for k in single.cells)  # a report without the section has none
+
+
+def test_the_per_op_profile_has_integer_counts_and_rounded_shares():
+    from hil.scoring.report_model import EngineProfile
+
+    prof = EngineProfile.model_validate({
+        "engine": "aot", "unit": "qemu_instructions", "invokes": 4, "total": 4013560.0, "invoke": 4013820.0,
+        "overhead_share": 6.477916349980541e-05,
+        "ops": [{"index": 0, "op": "RESHAPE", "counts": 40.0, "share": 9.966214532734031e-06},
+                {"index": 1, "op": "CONV_2D", "counts": 546660.5, "share": 0.13620327091160964}],
+        "by_type": [{"op": "CONV_2D", "ops": 1, "counts": 546660.5, "share": 0.13620327091160964}]})
+    doc = json.loads(json.dumps(prof.model_dump(mode="json")))
+    assert doc["total"] == 4013560 and isinstance(doc["total"], int) and isinstance(doc["ops"][0]["counts"], int)
+    assert doc["ops"][1]["counts"] == 546660.5  # a median between two invokes' counts stays exact
+    assert doc["ops"][0]["share"] == 1e-05 and doc["by_type"][0]["share"] == 0.136203
+    assert doc["overhead_share"] == 6.5e-05
