@@ -80,7 +80,8 @@ class TflmEngine(Engine):
 
         root, cmsis_nn = _trees()
         kernels = self.kernels or self.default_kernels
-        return {"generator": sha256_file(GENERATOR), "kernels": kernels, **({"preserve_all": True} if self.dump_build else {}),
+        return {"generator": sha256_file(GENERATOR), "kernels": kernels,
+                **({"preserve_all": True} if self.dump_build else {}),
                 "tflm_trees": [root, cmsis_nn if kernels == "cmsis-nn" else ""],
                 "tflm_commit": tree_commit(Path(root)) if root else None}
 
