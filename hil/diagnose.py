@@ -3,7 +3,8 @@
 The run folder says everything needed (config.json: board, model, dataset, export and
 firmware folders; results.jsonl: the device's outputs): the same windows are
 rebuilt, the ones where the device disagrees with a reference are diagnosed
-(hil.scoring.diagnosis) and the section goes into report.json and diagnosis.json.
+(hil.scoring.diagnosis) and the section goes into report.json and diagnosis.json;
+report.html is made again with it (the run's own plots, from results.jsonl).
 """
 
 from __future__ import annotations
@@ -35,10 +36,13 @@ def _run_config(run_dir: Path) -> dict[str, Any]:
 def diagnose_run(run_dir: Path, windows: int = diag_mod.DIAGNOSE_WINDOWS, *, flash: bool = True,
                  budget_s: float | None = None) -> dict[str, Any]:
     """Diagnoses up to ``windows`` disagreeing windows of the run in ``run_dir`` (the first ones when
-    every window agrees: a check of a healthy image); returns the ``diagnosis`` section."""
+    every window agrees: a check of a healthy image); returns the ``diagnosis`` section.
+
+    Raises after writing what it found: InfraError when the device or link failed (exit 2), ConfigError
+    when this engine or board cannot dump (exit 3)."""
     from hil.data import prepare_dataset
+    from hil.scoring.report import write_html, write_report_json
     from hil.scoring.report_model import Diagnosis, load_report
-    from hil.scoring.report import write_report_json
 
     run_dir = Path(run_dir)
     if windows < 1:
@@ -56,7 +60,7 @@ def diagnose_run(run_dir: Path, windows: int = diag_mod.DIAGNOSE_WINDOWS, *, fla
     wins = st.select_windows(prepared, opts.get("split", "test"), opts.get("windows"))
     if not (run_dir / RESULTS).exists():
         raise ConfigError(f"{run_dir / RESULTS}: the run scored no window yet; nothing to diagnose")
-    outputs, _ = results_arrays(ResultsStore(run_dir / RESULTS).load(), len(wins))
+    outputs, ticks = results_arrays(ResultsStore(run_dir / RESULTS).load(), len(wins))
     refs = st.references(prepared, wins, None)
     bad = diag_mod.disagreeing(outputs, refs.tflite, refs.tflm_host)
     indices = (bad or list(range(len(wins))))[:windows]
@@ -66,7 +70,11 @@ def diagnose_run(run_dir: Path, windows: int = diag_mod.DIAGNOSE_WINDOWS, *, fla
     if (run_dir / "report.json").exists():
         rep = load_report(run_dir / "report.json")
         rep.diagnosis = Diagnosis.model_validate(doc)
+        write_html(run_dir, rep, st.plot_data(cfg, wins, outputs, ticks))
         write_report_json(run_dir, rep)
     if failure is not None:
         raise failure
+    if doc.get("error"):  # nothing failed, but nothing could be dumped: not a healthy verdict
+        raise ConfigError(f"{run_dir}: no diagnosis: {doc['error']}",
+                          hint="see docs/diagnose.md (Engines, Memory) for what can dump where")
     return doc

@@ -471,7 +471,7 @@ def compare(ident: RunIdentity, prepared: Prepared, firmware: Firmware, windows:
     with t.stage("compare", "metrics, agreement, latency, memory, gates"):
         rep = Report.model_validate(_report_doc(ident, prepared, firmware, windows, streamed, refs))
         rep.gates = gates_mod.evaluate(ident.gates, rep)
-        plots = _plots(ident.cfg, windows, streamed.outputs, streamed.ticks)
+        plots = plot_data(ident.cfg, windows, streamed.outputs, streamed.ticks)
     return rep, plots
 
 
@@ -538,7 +538,7 @@ def _stream_doc(stats: StreamStats) -> dict[str, Any]:
             "seconds": round(stats.seconds, 3), "errors": stats.errors}
 
 
-def _plots(cfg: ModelConfig, windows: Windows, outputs: np.ndarray, ticks: np.ndarray) -> report_mod.PlotData:
+def plot_data(cfg: ModelConfig, windows: Windows, outputs: np.ndarray, ticks: np.ndarray) -> report_mod.PlotData:
     pred = outputs.astype(np.int64).argmax(axis=1)
     ex = report_mod.pick_examples(windows.y, pred)
     return report_mod.PlotData(
@@ -559,30 +559,57 @@ DIAGNOSE_FLASH_LOG = "diagnose-flash.log"
 def diagnose(board: Board, firmware: Firmware, prepared: Prepared, windows: Windows, indices: list[int],
              run_dir: Path, *, flash: bool = True, budget_s: float | None = None,
              timer: StageTimer | None = None) -> tuple[dict[str, Any], InfraError | None]:
-    """Layer-by-layer diagnosis of ``indices`` in a session of its own (own logs: the run's stay as they are).
+    """Layer-by-layer diagnosis of ``indices`` in a session of its own (own logs: the run's stay as they are),
+    on the image that answers DUMP (:func:`dump_firmware`: the run's own, or the engine's diagnosis image).
 
-    Returns the ``diagnosis`` section and the InfraError that stopped it (None when it finished), so the
-    caller writes the report before it reports the failure: nothing measured is lost."""
+    Returns the ``diagnosis`` section and the InfraError that stopped it (None when it finished, or when
+    this engine and board cannot dump: then ``error`` says why), so the caller writes the report before it
+    reports the failure: nothing measured is lost."""
     from hil.scoring import diagnosis as diag_mod
 
     t = timer or StageTimer(announce=False)
     t0 = time.monotonic()
     with t.stage("diagnose", f"layer-by-layer on {len(indices)} disagreeing window(s)"):
         try:
-            with DeviceSession(board, firmware.dir, expect=prepared.expect, flash_log=run_dir / DIAGNOSE_FLASH_LOG,
+            image = dump_firmware(board, firmware, prepared)
+        except ConfigError as exc:  # e.g. the diagnosis image does not fit the board's RAM
+            ui.info(f"  [yellow]no diagnosis: {exc}[/yellow]")
+            return _no_diagnosis(str(exc), t0), None
+        try:
+            with DeviceSession(board, image.dir, expect=prepared.expect, flash_log=run_dir / DIAGNOSE_FLASH_LOG,
                                serial_log=run_dir / DIAGNOSE_SERIAL_LOG, flash=flash) as session:
                 engine = session.info.engine if session.info is not None else None
                 doc = diag_mod.diagnose(session.client, prepared.tflite, ((i, windows.x_int8[i]) for i in indices),
                                         engine=engine, budget_s=budget_s)
         except InfraError as exc:
-            doc = {"windows": [], "first_divergence": None, "seconds": round(time.monotonic() - t0, 3),
-                   "complete": False, "error": str(exc)}
+            doc = _no_diagnosis(str(exc), t0)
             ui.info(f"  [yellow]no diagnosis: {exc}[/yellow]")
             # An engine without DUMP (BAD_ARG) is a missing feature, not a broken link: the run keeps its verdict.
             return doc, (None if _cannot_dump(exc) else exc)
     line = diag_mod.summary(doc)
     ui.info(f"  {line or 'no op diverges on the diagnosed windows (the difference is in the link or the app)'}")
     return doc, None
+
+
+def _no_diagnosis(error: str, t0: float) -> dict[str, Any]:
+    return {"windows": [], "first_divergence": None, "seconds": round(time.monotonic() - t0, 3),
+            "complete": False, "error": error}
+
+
+def dump_firmware(board: Board, firmware: Firmware, prepared: Prepared) -> Firmware:
+    """The image that answers DUMP for the run's image ``firmware``: that image itself when its engine
+    dumps from it (aot), else the engine's diagnosis image beside it (tflm: every tensor kept, an arena
+    sized for that), built or reused. ConfigError when that image cannot fit the board."""
+    from hil.engines import get_engine
+    from hil.firmware.build import build_firmware
+
+    engine, kernels = firmware.size.get("engine"), firmware.size.get("kernels")
+    if not engine or get_engine(engine).run_image_dumps:
+        return firmware
+    paths = ArtifactPaths(prepared.export_dir.parent.parent, prepared.export_dir.parent.name)
+    ui.info(f"  building the diagnosis image of engine {engine} (every tensor kept; reused when fresh)")
+    return firmware_facts(Path(build_firmware(board, prepared.dataset.cfg, paths, engine, kernels=kernels,
+                                              dump=True)))
 
 
 def _cannot_dump(exc: BaseException) -> bool:

@@ -25,8 +25,11 @@ def command(run_dir: Path, count: int, no_flash: bool, as_json: bool) -> None:
     Boots (or flashes) the run's firmware, has the device send back every
     intermediate tensor of the chosen windows (DUMP) and names the first op
     that differs. The result goes into RUN_DIR/report.json (`diagnosis`) and
-    RUN_DIR/diagnosis.json. Exit 0: no op diverges; 1: an op diverges;
-    2: the device or link failed (the op the dump reached is named).
+    RUN_DIR/diagnosis.json, and report.html is made again with the table.
+    On tflm the device runs a diagnosis image that keeps every tensor (built
+    beside the run's, <board>-tflm-<kernels>-dump; docs/diagnose.md).
+    Exit 0: no op diverges; 1: an op diverges; 2: the device or link failed
+    (the op the dump reached is named); 3: this engine or board cannot dump.
 
     \b
     Examples:

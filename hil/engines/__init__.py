@@ -46,6 +46,10 @@ class Engine(ABC):
     kernel_sets: ClassVar[tuple[str, ...]] = ()
     default_kernels: ClassVar[str | None] = None
     kernels: str | None = None  # the set this instance builds (with_kernels gives a configured copy)
+    # Whether the run's own image answers DUMP (docs/diagnose.md). When not, the diagnosis builds the
+    # engine's diagnosis image instead: a copy from for_dump(), with dump_build set and a folder of its own.
+    run_image_dumps: ClassVar[bool] = True
+    dump_build: bool = False
 
     def with_kernels(self, kernels: str | None) -> "Engine":
         """A copy of the engine that builds ``kernels`` (None: the engine's default); ConfigError for an unknown set."""
@@ -61,10 +65,20 @@ class Engine(ABC):
         twin.kernels = chosen
         return twin
 
+    def for_dump(self) -> "Engine":
+        """The engine whose image answers DUMP: itself when the run's image does, else a diagnosis copy."""
+        if self.run_image_dumps or self.dump_build:
+            return self
+        twin = copy.copy(self)
+        twin.dump_build = True
+        return twin
+
     @property
     def label(self) -> str:
-        """The engine and its kernel set, as in firmware folder names: ``tflm-cmsis-nn``, ``aot``."""
-        return f"{self.name}-{self.kernels}" if self.kernels else self.name
+        """The engine and its kernel set, as in firmware folder names: ``tflm-cmsis-nn``, ``aot``;
+        ``-dump`` ends a diagnosis image's (``tflm-cmsis-nn-dump``)."""
+        base = f"{self.name}-{self.kernels}" if self.kernels else self.name
+        return f"{base}-dump" if self.dump_build else base
 
     def unavailable(self) -> str | None:
         """Why the engine cannot be built on this machine (a missing tree), or None."""

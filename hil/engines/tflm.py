@@ -4,7 +4,10 @@ resolver and model data hil.firmware.tflm_gen writes.
 
 Kernel sets (boards.yaml ``kernels``, ``--kernels``): ``reference`` (TFLM's portable kernels)
 or ``cmsis-nn`` (TFLM's kernels/cmsis_nn over CMSIS-NN from ``HIL_CMSIS_NN_ROOT``, else the
-copy TFLM's downloads hold)."""
+copy TFLM's downloads hold).
+
+The run's image cannot dump (its arena reuses memory); the diagnosis image (``for_dump()``,
+folder ``<board>-tflm-<kernels>-dump``) keeps every tensor: docs/diagnose.md "Memory"."""
 
 from __future__ import annotations
 
@@ -40,6 +43,7 @@ class TflmEngine(Engine):
     name = "tflm"
     kernel_sets = ("cmsis-nn", "reference")
     default_kernels = "reference"  # portable: needs no CMSIS-NN tree, runs on any core
+    run_image_dumps = False  # DUMP needs preserve_all_tensors, which changes the arena: a second image
 
     def supported_ops(self) -> tuple[str, ...]:
         from hil.firmware.tflm_gen import RESOLVER_METHODS
@@ -68,7 +72,7 @@ class TflmEngine(Engine):
     def generate(self, tflite: Path, model_dir: Path) -> Generated:
         from hil.firmware.tflm_gen import generate
 
-        info = generate(tflite, model_dir)
+        info = generate(tflite, model_dir, preserve_all=self.dump_build)
         return Generated(arena_bytes=info.arena_bytes, model_bytes=info.model_bytes, ops=info.ops)
 
     def fingerprint(self) -> dict[str, Any]:
@@ -77,6 +81,7 @@ class TflmEngine(Engine):
         root, cmsis_nn = _trees()
         kernels = self.kernels or self.default_kernels
         return {"generator": sha256_file(GENERATOR), "kernels": kernels,
+                **({"preserve_all": True} if self.dump_build else {}),
                 "tflm_trees": [root, cmsis_nn if kernels == "cmsis-nn" else ""],
                 "tflm_commit": tree_commit(Path(root)) if root else None}
 

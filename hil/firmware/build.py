@@ -172,6 +172,20 @@ def _test_opt_level(engine: str) -> str:
     return flag if want == engine and flag in ("-O0", "-O1", "-Os", "-O3") else "-O2"
 
 
+def _check_arena_fits(board: Board, eng: Engine, gen: Generated) -> None:
+    """ConfigError when the engine's arena alone exceeds the board's RAM (boards.yaml memory.ram_bytes)."""
+    if gen.arena_bytes <= board.memory.ram_bytes:
+        return
+    what = ("the diagnosis image keeps every tensor (no arena reuse), so its arena" if eng.dump_build
+            else "its tensor arena")
+    raise ConfigError(
+        f"board {board.name!r}: engine {eng.label} cannot run this model: {what} needs {gen.arena_bytes} bytes, "
+        f"the board has {board.memory.ram_bytes} bytes of RAM (memory.ram_bytes in boards.yaml)",
+        hint="diagnose on a board with more RAM (qemu-m4 has 4 MiB), or with an engine whose run image dumps "
+             "(--engine aot)" if eng.dump_build else "use a smaller model or a board with more RAM",
+    )
+
+
 def build_firmware(
     board: Board,
     cfg: ModelConfig,
@@ -180,9 +194,15 @@ def build_firmware(
     *,
     host: bool = False,
     kernels: str | None = None,
+    dump: bool = False,
 ) -> Path:
-    """Builds (or reuses) the firmware image; returns its folder (``<board>-<engine>[-<kernels>]``)."""
+    """Builds (or reuses) the firmware image; returns its folder (``<board>-<engine>[-<kernels>]``).
+
+    ``dump``: the image that answers DUMP (``Engine.for_dump``): the run's own for most engines, a
+    diagnosis image in a ``-dump`` folder for those whose run image cannot (tflm)."""
     eng = choose_engine(board, engine, kernels).engine
+    if dump:
+        eng = eng.for_dump()
     engine = eng.name
     tflite = paths.export / "model.tflite"
     if not tflite.is_file():
@@ -224,6 +244,8 @@ def build_firmware(
     variables = eng.cmake_variables()  # before generating: a missing external tree is the first error
     variables["HIL_OPT_LEVEL"] = opt  # always passed: the CMake cache would keep a previous value
     gen = _generate(eng, tflite, out / "model")
+    if not native:  # before the compile: minutes spent on an image that cannot run are minutes lost
+        _check_arena_fits(board, eng, gen)
     build_dir = out / "cmake"
     cmake_build(build_dir, port=port, engine=engine, engine_dir=eng.firmware_dir, model_dir=out / "model",
                 board_name=label, log=log, extra=variables)

@@ -8,6 +8,9 @@ MEAN output), so the diagnosis has exactly one right answer.
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
 from hil.run import run_pipeline
@@ -97,3 +100,118 @@ def test_fault_in_mean_fails_the_run_and_is_named(run_setup, faulty_work, tmp_pa
     html = (tmp_path / "run" / "report.html").read_text()
     assert "Layer-by-layer diagnosis" in html and "Per-op profile" in html
     assert (tmp_path / "run" / "profile.json").exists() and (tmp_path / "run" / "serial.log").exists()
+
+
+# --- `hil diagnose RUN_DIR` on a finished run folder, and a dump the link interrupts -------------------
+
+
+def _hil(*args: str):
+    from click.testing import CliRunner
+
+    from hil.cli import cli
+
+    return CliRunner().invoke(cli, list(args))
+
+
+@pytest.fixture(scope="module")
+def healthy_run(run_setup, tmp_path_factory):
+    """A healthy aot run folder whose board has a short link timeout (what the dump tests hurt)."""
+    import yaml
+
+    tmp = tmp_path_factory.mktemp("healthy-run")
+    boards = yaml.safe_load((run_setup.model.parents[1] / "boards.yaml").read_text())
+    boards["boards"]["qemu-m4"]["link"].update(timeout_s=2.0, retries=2)
+    (tmp / "boards.yaml").write_text(yaml.safe_dump(boards))
+    result = run_pipeline(run_setup.options(tmp / "run", windows=N, boards_file=tmp / "boards.yaml"))
+    assert result.exit_code == 0 and result.report.diagnosis is None
+    return tmp / "run"
+
+
+def test_diagnose_cli_on_a_healthy_run_exits_0_and_remakes_the_report(healthy_run):
+    (healthy_run / "report.html").unlink()
+    r = _hil("diagnose", str(healthy_run), "--windows", "1", "--json")
+    assert r.exit_code == 0, r.output
+    doc = json.loads((healthy_run / "diagnosis.json").read_text())
+    assert doc["first_divergence"] is None and doc["complete"] and [w["window"] for w in doc["windows"]] == [0]
+    rep = json.loads((healthy_run / "report.json").read_text())
+    assert rep["diagnosis"]["windows"][0]["window"] == 0 and rep["gates"]["passed"]
+    html = (healthy_run / "report.html").read_text()
+    assert "Layer-by-layer diagnosis" in html and "Per-op profile" in html
+
+
+class CutAtOp:
+    """Builds a transport that passes the device's frames until its first DUMP_RESULT for op ``k``, and
+    nothing after: a cable cut in the middle of a dump (the device keeps running and answering)."""
+
+    def __init__(self, k: int) -> None:
+        self.k = k
+
+    def __call__(self, port):
+        from hil.device.framing import DELIMITER, FrameError, MsgType, decode
+        from tests.fixtures.firmware import FaultyPort
+
+        k = self.k
+
+        class Cut(FaultyPort):  # every=0: FaultyPort injects nothing, it hands over whole frames
+            cut = False
+
+            def read(self, size: int = 1) -> bytes:
+                data, out = super().read(size), b""
+                for part in data.split(DELIMITER)[:-1]:
+                    try:
+                        f = decode(part)
+                    except FrameError:
+                        f = None
+                    if self.cut or (f is not None and f.type == MsgType.DUMP_RESULT
+                                    and int.from_bytes(f.payload[:2], "little") >= k):
+                        self.cut = True
+                        break
+                    out += part + DELIMITER
+                return out
+
+        return Cut(port, seed=0)
+
+
+def _tap_link(monkeypatch, wrap):
+    """Every link the device session opens goes through ``wrap(port)`` (the transport, lowest level)."""
+    import hil.device.session as session_mod
+
+    real = session_mod.link_mod.open_link
+    wrapped = []
+
+    def open_link(*a, **kw):
+        wrapped.append(wrap(real(*a, **kw)))
+        return wrapped[-1]
+
+    monkeypatch.setattr(session_mod.link_mod, "open_link", open_link)
+    return wrapped
+
+
+def test_dump_survives_dropped_frames_by_retrying(healthy_run, monkeypatch):
+    from tests.fixtures.firmware import FaultyPort
+
+    ports = _tap_link(monkeypatch, lambda p: FaultyPort(p, seed=5, every=15, kinds=("drop",), directions=("rx",)))
+    r = _hil("diagnose", str(healthy_run), "--windows", "1")
+    assert r.exit_code == 0, r.output
+    assert sum(p.injected["rx"]["drop"] for p in ports) >= 3, "replies were dropped on the way back"
+    doc = json.loads((healthy_run / "diagnosis.json").read_text())
+    layers = doc["windows"][0]["layers"]
+    assert doc["complete"] and all(x["max_abs_diff_lsb"] == 0 for ref in layers.values() for x in ref)
+
+
+def test_dump_that_cannot_finish_exits_2_naming_the_op_and_keeps_the_run(healthy_run, monkeypatch):
+    """The device's replies stop after op K's tensor (a cut cable): retries spent, exit 2, the run intact."""
+    g = read_tflite(Path(json.loads((healthy_run / "config.json").read_text())["export_dir"]) / "model.tflite")
+    k = 7
+    kept = {name: (healthy_run / name).read_bytes() for name in ("results.jsonl", "serial.log", "config.json")}
+    before = json.loads((healthy_run / "report.json").read_text())
+    _tap_link(monkeypatch, CutAtOp(k))
+    r = _hil("diagnose", str(healthy_run), "--windows", "1")
+    assert r.exit_code == 2, r.output
+    want = f"DUMP stopped at op {k} {g.operators[k].name} (of {len(g.operators)})"
+    assert want in " ".join(r.output.split())
+    assert all((healthy_run / name).read_bytes() == data for name, data in kept.items())
+    after = json.loads((healthy_run / "report.json").read_text())
+    assert want in after["diagnosis"]["error"] and not after["diagnosis"]["complete"]
+    assert after["agreement"] == before["agreement"] and after["gates"] == before["gates"]
+    assert (healthy_run / "diagnose-serial.log").exists()

@@ -96,6 +96,25 @@ def test_arena_is_sized_from_the_model_with_margin(generated, tiny_export):
     assert info.arena_bytes > info.host_arena_bytes and info.arena_bytes % tflm_gen.ARENA_ALIGN == 0
 
 
+def test_diagnosis_sources_keep_every_tensor_and_the_run_sources_do_not(generated, tiny_export, tmp_path):
+    info, out = generated
+    assert "PRESERVE_ALL" not in (out / "hil_tflm_model.h").read_text()  # the run's image: as before
+    dump = tflm_gen.generate(tiny_export / "model.tflite", tmp_path, preserve_all=True)
+    header = (tmp_path / "hil_tflm_model.h").read_text()
+    assert "#define HIL_TFLM_PRESERVE_ALL 1" in header and "#define HIL_TFLM_INPUT_BYTES 800u" in header
+    # No arena reuse: the host's TFLM needs more with every tensor kept, and the image gets that plus margin.
+    assert dump.host_arena_bytes > info.host_arena_bytes
+    assert dump.arena_bytes == tflm_gen.arena_with_margin(dump.host_arena_bytes)
+    assert f"#define HIL_TFLM_ARENA_BYTES {dump.arena_bytes}u" in header
+    assert (tmp_path / "tflm_ops.cc").read_text() == (out / "tflm_ops.cc").read_text()
+
+
+def test_fault_switch_wraps_the_resolver_only_when_set(generated):
+    _, out = generated
+    ops_cc = (out / "tflm_ops.cc").read_text()
+    assert ops_cc.count("#ifdef HIL_FAULT_OP_CODE") == 2 and "return hil_fault_wrap(r);" in ops_cc
+
+
 def test_unknown_op_is_refused_with_its_name():
     with pytest.raises(ConfigError, match="NOT_AN_OP"):
         tflm_gen.resolver_calls(["CONV_2D", "NOT_AN_OP"], "model.tflite")
@@ -227,3 +246,28 @@ def test_profile_covers_every_operator(tflm_device, tiny_export):
     # every op is timed inside the invoke; the rest is the interpreter's loop
     assert 0.9 * b.min_ticks <= total <= b.max_ticks
     assert all(o.ticks > 0 for o in ops if o.op_name in ("CONV_2D", "DEPTHWISE_CONV_2D", "MEAN", "FULLY_CONNECTED"))
+
+
+@needs_tflm
+@pytest.mark.slow
+@pytest.mark.qemu
+def test_profile_section_one_entry_per_op_and_totals_within_overhead(tflm_device, tiny_model, tiny_export):
+    """The report's profile on tflm: every op once, positive counts, MicroProfiler's sum within the bound."""
+    from hil.scoring import profile as profile_mod
+    from hil.tflite import read_tflite
+
+    _, client, board = tflm_device
+    tflite = tiny_export / "model.tflite"
+    g = read_tflite(tflite)
+    raw = profile_mod.collect(client, _windows(tiny_model, tflite)[4:7], "tflm")
+    sec = profile_mod.section(raw, tflite, board)
+    assert sec["unit"] == "qemu_instructions" and sec["invokes"] == 3
+    assert [o["index"] for o in sec["ops"]] == list(range(len(g.operators)))
+    assert [o["op"] for o in sec["ops"]] == g.op_names
+    assert [o["output"] for o in sec["ops"]] == [g.tensors[op.outputs[0]].name for op in g.operators]
+    # TFLM invokes every kernel, RESHAPE included (it copies): no op is free.
+    assert all(o["counts"] > 0 for o in sec["ops"])
+    assert sum(t["ops"] for t in sec["by_type"]) == len(g.operators)
+    # The interpreter's loop between ops is no op's: the total stays under the invoke, by the overhead only.
+    assert 0 < sec["total"] <= sec["invoke"] * 1.001
+    assert 0 <= sec["overhead_share"] <= profile_mod.OVERHEAD_BOUND

@@ -92,6 +92,17 @@ def test_the_kernel_set_is_part_of_the_fingerprint(no_tree, monkeypatch):
     assert get_engine("tflm").kernels is None  # with_kernels configures a copy, never the registered engine
 
 
+def test_the_diagnosis_image_of_tflm_is_its_own_and_aot_dumps_from_the_run_image(no_tree, monkeypatch):
+    monkeypatch.setenv("HIL_TFLM_ROOT", str(_tree(no_tree / "tflm")))
+    aot = get_engine("aot")
+    assert aot.for_dump() is aot  # aot stops its plan after the asked op: the run's image dumps
+    run = get_engine("tflm").with_kernels("cmsis-nn")
+    dump = run.for_dump()
+    assert dump is not run and not run.dump_build and dump.for_dump() is dump
+    assert (run.label, dump.label) == ("tflm-cmsis-nn", "tflm-cmsis-nn-dump")  # a folder of its own
+    assert dump.fingerprint() == {**run.fingerprint(), "preserve_all": True}  # and a manifest of its own
+
+
 def test_kernels_on_an_engine_with_one_set_is_refused(no_tree):
     with pytest.raises(ConfigError, match="--kernels reference: engine aot"):
         choose_engine(load_board("qemu-m4", BOARDS), "aot", "reference")

@@ -10,6 +10,12 @@
  * MicroProfilerInterface::BeginEvent/EndEvent (this needs error strings kept,
  * i.e. no TF_LITE_STRIP_ERROR_STRINGS); events are numbered in execution order,
  * which is the operator index of the main subgraph.
+ *
+ * DUMP: only the diagnosis image (HIL_TFLM_PRESERVE_ALL, which tflm_gen writes into
+ * hil_tflm_model.h with an arena sized for it) builds the interpreter with
+ * preserve_all_tensors: TFLM's linear planner gives every tensor its own bytes, so
+ * after one invoke GetTensor() reads any op's output. The run's image keeps the
+ * greedy planner and its arena, and links the app's weak hil_engine_dump (BAD_ARG).
  */
 #include <new>
 #include <stdint.h>
@@ -21,6 +27,7 @@
 #define HIL_TFLM_WITH_RESOLVER 1
 #include "hil_tflm_model.h"
 
+#include "tensorflow/lite/micro/memory_helpers.h"
 #include "tensorflow/lite/micro/micro_interpreter.h"
 #include "tensorflow/lite/micro/micro_profiler_interface.h"
 #include "tensorflow/lite/schema/schema_generated.h"
@@ -58,6 +65,13 @@ alignas(alignof(HilTflmOpResolver)) uint8_t resolver_mem[sizeof(HilTflmOpResolve
 alignas(alignof(CycleProfiler)) uint8_t profiler_mem[sizeof(CycleProfiler)];
 alignas(alignof(tflite::MicroInterpreter)) uint8_t interpreter_mem[sizeof(tflite::MicroInterpreter)];
 
+#ifdef HIL_TFLM_PRESERVE_ALL
+constexpr bool kPreserveAll = true;
+#else
+constexpr bool kPreserveAll = false;
+#endif
+
+const tflite::Model *model = nullptr;
 tflite::MicroInterpreter *interpreter = nullptr;
 CycleProfiler *profiler = nullptr;
 const uint8_t model_sha256[32] = HIL_TFLM_MODEL_SHA256_INIT;
@@ -101,11 +115,45 @@ void tensor_info(const TfLiteTensor *t, hil_tensor_info_t *info)
 
 }  // namespace
 
+#ifdef HIL_TFLM_PRESERVE_ALL
+namespace {
+/* The input the preserved tensors were computed from: the app's DUMP asks op after op of one window,
+ * which then costs one invoke, not one per op. */
+bool dump_fresh = false;
+int8_t dumped_input[HIL_TFLM_INPUT_BYTES];
+
+void eval_tensor_info(int index, hil_tensor_info_t *info)
+{
+    const TfLiteEvalTensor *t = interpreter->GetTensor(index);
+    memset(info, 0, sizeof *info);
+    size_t bytes = 0;
+    if (t == nullptr || tflite::TfLiteEvalTensorByteLength(t, &bytes) != kTfLiteOk) {
+        return;
+    }
+    info->dtype = dtype_of(t->type);
+    int n = t->dims != nullptr ? t->dims->size : 0;
+    info->ndims = (uint8_t)(n > HIL_ENGINE_MAX_DIMS ? HIL_ENGINE_MAX_DIMS : n);
+    for (int i = 0; i < info->ndims; ++i) {
+        info->dims[i] = t->dims->data[i];
+    }
+    info->bytes = (uint32_t)bytes;
+    /* An eval tensor has no quantisation: the flatbuffer's (per-tensor) one. */
+    const tflite::QuantizationParameters *q = model->subgraphs()->Get(0)->tensors()->Get(index)->quantization();
+    if (q != nullptr && q->scale() != nullptr && q->scale()->size() > 0) {
+        info->scale = q->scale()->Get(0);
+    }
+    if (q != nullptr && q->zero_point() != nullptr && q->zero_point()->size() > 0) {
+        info->zero_point = (int32_t)q->zero_point()->Get(0);
+    }
+}
+}  // namespace
+#endif
+
 extern "C" {
 
 hil_engine_status_t hil_engine_init(void)
 {
-    const tflite::Model *model = tflite::GetModel(hil_tflm_model_data());
+    model = tflite::GetModel(hil_tflm_model_data());
     if (model->version() != TFLITE_SCHEMA_VERSION || model->subgraphs() == nullptr ||
         model->subgraphs()->size() < 1 || model->subgraphs()->Get(0)->operators()->size() != HIL_TFLM_OPERATORS) {
         return HIL_ENGINE_ERR_INIT;
@@ -116,7 +164,7 @@ hil_engine_status_t hil_engine_init(void)
     }
     profiler = new (profiler_mem) CycleProfiler();
     interpreter = new (interpreter_mem)
-        tflite::MicroInterpreter(model, *resolver, arena, sizeof arena, nullptr, profiler);
+        tflite::MicroInterpreter(model, *resolver, arena, sizeof arena, nullptr, profiler, kPreserveAll);
     if (interpreter->AllocateTensors() != kTfLiteOk || interpreter->inputs_size() != 1 ||
         interpreter->outputs_size() != 1) {
         interpreter = nullptr;
@@ -171,6 +219,9 @@ hil_engine_status_t hil_engine_invoke(void)
     if (interpreter == nullptr) {
         return HIL_ENGINE_ERR_INIT;
     }
+#ifdef HIL_TFLM_PRESERVE_ALL
+    dump_fresh = false; /* the app may have written another input */
+#endif
     profiler->Start();
     return interpreter->Invoke() == kTfLiteOk ? HIL_ENGINE_OK : HIL_ENGINE_ERR_INVOKE;
 }
@@ -186,3 +237,29 @@ size_t hil_engine_profile(hil_op_profile_t *out, size_t max)
 }
 
 }  // extern "C"
+
+#ifdef HIL_TFLM_PRESERVE_ALL
+/* C linkage from hil_engine.h. */
+const void *hil_engine_dump(size_t op_index, hil_tensor_info_t *info)
+{
+    if (interpreter == nullptr || op_index >= HIL_TFLM_OPERATORS) {
+        return NULL;
+    }
+    const TfLiteTensor *in = interpreter->input(0);
+    if (in->bytes != sizeof dumped_input) {
+        return NULL;
+    }
+    if (!dump_fresh || memcmp(dumped_input, in->data.int8, sizeof dumped_input) != 0) {
+        memcpy(dumped_input, in->data.int8, sizeof dumped_input);
+        if (hil_engine_invoke() != HIL_ENGINE_OK) {
+            return NULL;
+        }
+        dump_fresh = true;
+    }
+    const int index = model->subgraphs()->Get(0)->operators()->Get((flatbuffers::uoffset_t)op_index)->outputs()->Get(0);
+    eval_tensor_info(index, info);
+    const TfLiteEvalTensor *t = interpreter->GetTensor(index);
+    return info->bytes != 0u && t != nullptr ? t->data.raw : NULL;
+}
+#endif
+
