@@ -114,7 +114,7 @@ def _resolve_run_dir(opts: RunOptions, board_name: str) -> Path:
     if opts.resume:
         # The newest run of this board that has results but no report yet: a finished run is not resumed by chance.
         cands = sorted(p for p in runs.glob(f"*-{board_name}") if has_results(p))
-        unfinished = [p for p in cands if not (p / report_mod.REPORT_JSON).exists()]
+        unfinished = [p for p in cands if not _finished(p)]
         if not unfinished:
             finished = f" (finished: {', '.join(p.name for p in cands[-3:])})" if cands else ""
             raise ConfigError(f"--resume: no unfinished run of board {board_name!r} under {runs}/{finished}; "
@@ -126,6 +126,17 @@ def _resolve_run_dir(opts: RunOptions, board_name: str) -> Path:
 
 # Options a resumed run must repeat (config.json "options"), checked before any stage runs.
 RESUME_OPTIONS = ("split", "windows", "dataset", "model")
+
+
+def _finished(run_dir: Path) -> bool:
+    """A report.json, and no engine of it that did not finish (a run of several engines reports those too)."""
+    try:
+        doc = json.loads((run_dir / report_mod.REPORT_JSON).read_text())
+    except FileNotFoundError:
+        return False
+    except (OSError, ValueError):
+        return True  # unreadable: not a run to continue by chance
+    return not any(e.get("status") == "error" for e in doc.get("engines") or [])
 
 
 def has_results(run_dir: Path) -> bool:
@@ -331,21 +342,20 @@ def run_pipeline(opts: RunOptions) -> RunResult:
     Every run that gets past planning is recorded in the history, a failed one too (one row per engine)."""
     plan = plan_run(opts)
     with plan.held:  # the boards are released on every exit: pass, failure, error, Ctrl-C
+        runs = engine_runs(plan)
         try:
             shared = _prepare(plan)
+            if len(runs) == 1:
+                res, failure = run_engine(plan, runs[0], shared)
+                if failure is not None:  # the report is on disk first
+                    raise failure
+                return res
         except HilError as exc:
             _record_failure(plan, plan.run_dir, plan.run_dir.name, plan.engine, exc)
             raise
-        runs = engine_runs(plan)
-        if len(runs) > 1:
-            from hil.run_engines import run_engines
+        from hil.run_engines import run_engines
 
-            return run_engines(plan, runs, shared)
-        res, failure = run_engine(plan, runs[0], shared)
-        if failure is not None:  # the report is on disk first
-            _record_failure(plan, plan.run_dir, plan.run_dir.name, plan.engine, failure)
-            raise failure
-        return res
+        return run_engines(plan, runs, shared)  # records each engine's failure itself
 
 
 def _record_failure(plan: Plan, run_dir: Path, run_id: str, engine: str | None, exc: HilError) -> None:

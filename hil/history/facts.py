@@ -14,9 +14,9 @@ SERIES_KEYS = ("board", "engine", "kernels", "model_name", "dataset_fingerprint"
 
 
 def kernels_of(rep: Report) -> str | None:
-    """The kernel set, when the report names one (a top-level or firmware key)."""
-    extra = rep.model_extra or {}
-    k = extra.get("kernels") or (rep.firmware.model_extra or {}).get("kernels")
+    """The kernel set, when the report names one (``kernels``, else ``firmware.kernels``): tflm with
+    reference kernels and tflm with CMSIS-NN are two series."""
+    k = rep.kernels or rep.firmware.kernels
     return None if k is None else str(k)
 
 

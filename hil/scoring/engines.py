@@ -25,10 +25,9 @@ def engine_dir(run_dir: Path, label: str) -> Path:
 
 def _latency(rep: Report, ticks: np.ndarray) -> EngineLatency:
     counts = np.asarray(ticks, dtype=np.float64) * rep.latency.counts_per_tick
-    lat = EngineLatency(unit=rep.latency.unit, ms_median=rep.latency.ms.median if rep.latency.ms else None)
-    if counts.size:
-        lat.median, lat.p90, lat.max = (float(np.percentile(counts, q)) for q in (50, 90, 100))
-    return lat
+    stats = {k: float(np.percentile(counts, q)) for k, q in (("median", 50), ("p90", 90), ("max", 100))} \
+        if counts.size else {}
+    return EngineLatency(unit=rep.latency.unit, ms_median=rep.latency.ms.median if rep.latency.ms else None, **stats)
 
 
 def _profile(rep: Report) -> ProfileTotals | None:
@@ -87,7 +86,7 @@ def _timings(shared: dict[str, float], per_engine: Sequence[dict[str, float]]) -
     for t in per_engine:
         for stage, seconds in t.items():
             if stage not in shared:
-                out[stage] = out.get(stage, 0.0) + seconds
+                out[stage] = round(out.get(stage, 0.0) + seconds, 3)
     return out
 
 

@@ -13,22 +13,31 @@ STATUS = {"passed": ("pass", "passed"), "failed": ("fail", "gate failed"), "erro
 
 
 def latency_png(ticks: Mapping[str, np.ndarray], counts_per_tick: int, unit: str) -> str:
-    """The engines' latency distributions side by side, one box per engine on a common axis."""
+    """The engines' medians on one axis from zero, then each engine's distribution on its own axis."""
     import matplotlib.pyplot as plt
 
     labels = list(ticks)
     counts = [np.asarray(ticks[k], dtype=np.float64) * counts_per_tick for k in labels]
     div, prefix = count_scale(float(np.median(np.concatenate(counts))))
     words = f"{prefix} {UNIT_WORDS.get(unit, unit.replace('_', ' '))}".strip()
-    fig, ax = plt.subplots(figsize=(10, 0.9 * len(labels) + 1.4))
-    ax.boxplot([c / div for c in counts], vert=False, whis=(0, 100), widths=0.5)
-    ax.set_yticks(range(1, len(labels) + 1), labels, fontsize=11)
-    for i, c in enumerate(counts, start=1):
-        ax.annotate(f"median {np.median(c) / div:,.3f}", (np.median(c) / div, i + 0.32), fontsize=9, ha="center")
-    ax.invert_yaxis()
-    ax.ticklabel_format(axis="x", style="plain", useOffset=False)
-    ax.set_xlabel(f"latency of one invoke ({words}); box: quartiles, whiskers: min and max", fontsize=11)
-    ax.set_title("latency per engine, same windows")
+    fig, axes = plt.subplots(1, len(labels) + 1, figsize=(4 + 3.2 * len(labels), 3.2), squeeze=False)
+    first, *hists = axes[0]
+    medians = [np.median(c) / div for c in counts]
+    bars = first.barh(labels, medians, color=[f"C{i}" for i in range(len(labels))])
+    first.bar_label(bars, fmt="%.3f", fontsize=8, padding=2)
+    first.invert_yaxis()
+    first.set_xlabel(f"median per invoke ({words})", fontsize=9)
+    first.set_title("engines side by side", fontsize=10)
+    for i, (ax, label, c) in enumerate(zip(hists, labels, counts)):
+        ax.hist(c / div, bins=min(30, max(5, len(np.unique(c)))), color=f"C{i}")
+        ax.axvline(np.percentile(c, 90) / div, color="black", lw=1, ls="--", label="p90")
+        ax.ticklabel_format(axis="x", style="plain", useOffset=False)
+        ax.set_title(f"{label}: median {np.median(c) / div:,.3f}", fontsize=10)
+        ax.set_xlabel(words, fontsize=9)
+        ax.tick_params(labelsize=8)
+        ax.legend(fontsize=8)
+    hists[0].set_ylabel("windows", fontsize=9)
+    fig.tight_layout()
     return _png(fig)
 
 

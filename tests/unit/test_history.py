@@ -199,3 +199,33 @@ def test_the_per_op_profile_totals_are_part_of_the_numbers():
     nums = facts.numbers(rep)
     assert nums["profile.CONV_2D"] == 600.0 and nums["profile.MEAN"] == 300.0
     assert not any(k.startswith("profile.") for k in facts.numbers(make_report("r2")))
+
+
+def test_kernel_sets_are_two_series():
+    ref, cmsis = (make_report(f"r-{k}").model_copy(update={"engine": "tflm", "kernels": k})
+                  for k in ("reference", "cmsis-nn"))
+    rows = [facts.report_row(r, None, 0) for r in (ref, cmsis)]
+    assert [r["kernels"] for r in rows] == ["reference", "cmsis-nn"]
+    assert rows[0]["series"] != rows[1]["series"] and "|cmsis-nn|" in rows[1]["series"]
+
+
+def test_import_of_a_run_of_several_engines_records_each_engine(tmp_path):
+    from hil.scoring import engines as eng
+
+    run = tmp_path / "20240101-020000-qemu-m4"
+    subs = [make_report(f"{run.name}/aot"), make_report(f"{run.name}/tflm-cmsis-nn", ticks_scale=2.0)
+            .model_copy(update={"engine": "tflm", "kernels": "cmsis-nn"})]
+    entries = []
+    for label, sub in zip(("aot", "tflm-cmsis-nn"), subs):
+        eng.engine_dir(run, label).mkdir(parents=True)
+        report.write_report_json(eng.engine_dir(run, label), sub)
+        entries.append(eng.finished(label, f"engines/{label}", sub, np.full(sub.windows, 10_000), "--engines"))
+    report.write_report_json(run, eng.combine(run.name, entries, subs, {}, {}))
+    hist = tmp_path / "h.sqlite"
+    r = CliRunner().invoke(cli, ["history", "--history", str(hist), "import", str(run)])
+    assert r.exit_code == 0, r.output
+    with open_history(hist) as h:
+        rows = {row["run_id"]: row for row in h.rows()}
+    assert sorted(rows) == [f"{run.name}/aot", f"{run.name}/tflm-cmsis-nn"]
+    assert rows[f"{run.name}/tflm-cmsis-nn"]["run_dir"] == str(eng.engine_dir(run, "tflm-cmsis-nn").resolve())
+    assert rows[f"{run.name}/aot"]["series"] != rows[f"{run.name}/tflm-cmsis-nn"]["series"]
