@@ -109,7 +109,8 @@ def render_summary(rep: Report, run_dir: Path) -> None:
     if line:
         ui.console.print(f"[bold red]{line}[/bold red]")
     verdict = "[bold green]PASSED[/bold green]" if rep["gates"]["passed"] else "[bold red]FAILED[/bold red]"
-    ui.console.print(f"{verdict}  run folder: {run_dir} (report.html, report.json, junit.xml, results.jsonl)")
+    files = "each engine's results and logs in engines/<label>/" if rep.engines else "results.jsonl"
+    ui.console.print(f"{verdict}  run folder: {run_dir} (report.html, report.json, junit.xml, {files})")
 
 
 @click.command("run")

@@ -7,7 +7,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from hil.scoring.report import UNIT_WORDS, _bytes, _fmt, _png, count_scale
+from hil.scoring.report import UNIT_WORDS, _fmt, _png, count_scale
 
 STATUS = {"passed": ("pass", "passed"), "failed": ("fail", "gate failed"), "error": ("fail", "did not finish")}
 
@@ -69,6 +69,10 @@ def images(r: Mapping[str, Any], engine_ticks: Mapping[str, np.ndarray]) -> dict
     return out
 
 
+def _kib(v: int | None) -> str:
+    return "—" if v is None else f"{v / 1024:,.1f} KiB"
+
+
 def _agree(a: Mapping[str, Any] | None, key: str) -> str:
     return _fmt((a or {}).get(key))
 
@@ -76,7 +80,7 @@ def _agree(a: Mapping[str, Any] | None, key: str) -> str:
 def table_html(r: Mapping[str, Any], images: Mapping[str, str]) -> list[str]:
     """The engines side by side: latency, memory, agreement with both references, gates, profile totals."""
     unit = UNIT_WORDS.get(r["latency"]["unit"], r["latency"]["unit"])
-    heads = ("engine", "kernels", "result", f"median ({unit})", "p90", "arena", "flash", "RAM", "accuracy",
+    heads = ("engine", "kernels", "result", "median", "p90", "arena", "flash", "RAM", "accuracy",
              "top-1 vs TFLite", "exact vs TFLite", "exact vs TFLM host", "gates", "profile: ops / invoke")
     out = ["<h2>Engines, same windows</h2><table><tr>" + "".join(f"<th>{h}</th>" for h in heads) + "</tr>"]
     for e in r["engines"]:
@@ -86,8 +90,8 @@ def table_html(r: Mapping[str, Any], images: Mapping[str, str]) -> list[str]:
         gates_text = "—" if not gates else f"{sum(c['passed'] for c in gates['checks'])}/{len(gates['checks'])} pass"
         prof_text = "—" if not prof else f"{prof['total']:,.0f} / {prof['invoke']:,.0f}"
         cells = [html.escape(e["label"]), html.escape(e.get("kernels") or "—"), f"<span class='{cls}'>{word}</span>",
-                 _fmt(lat.get("median")), _fmt(lat.get("p90")), _bytes(mem.get("arena_bytes")),
-                 _bytes(mem.get("flash_bytes")), _bytes(mem.get("ram_bytes")), _fmt(e.get("accuracy")),
+                 _fmt(lat.get("median")), _fmt(lat.get("p90")), _kib(mem.get("arena_bytes")),
+                 _kib(mem.get("flash_bytes")), _kib(mem.get("ram_bytes")), _fmt(e.get("accuracy")),
                  _agree(e.get("agreement"), "top1"), _agree(e.get("agreement"), "exact_match"),
                  _agree(e.get("agreement_tflm_host"), "exact_match"), gates_text, prof_text]
         out.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
@@ -97,7 +101,8 @@ def table_html(r: Mapping[str, Any], images: Mapping[str, str]) -> list[str]:
             out.append(f"<p class='fail'>engine {html.escape(e['label'])}: {html.escape(e['error'])}</p>")
     links = ", ".join(f"<a href='{html.escape(e['dir'])}/report.html'>{html.escape(e['label'])}</a>"
                       for e in r["engines"] if e["status"] != "error" or e.get("gates"))
-    out.append("<p class='note'>Each engine ran the same windows in its own image; exact: share of windows whose "
+    out.append(f"<p class='note'>Median and p90: {html.escape(unit)} per invoke. Each engine ran the same windows in "
+               "its own image; exact: share of windows whose "
                "int8 outputs equal the reference's bit for bit. Each engine's own page: " + links + ". The sections "
                f"below are those of the first engine, {html.escape(r['engines'][0]['label'])}, except the gates "
                "(every engine's) and the per-op profile (side by side).</p>")

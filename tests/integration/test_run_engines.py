@@ -187,3 +187,17 @@ def test_second_engine_failing_keeps_the_first_and_resume_finishes(run_setup, qe
     assert sub["agreement"]["exact_match"] == 1.0
     assert len(_lines(out / "engines" / "aot" / "results.jsonl")) == N  # aot streamed nothing again
     assert _history(history)[f"{out.name}/tflm-cmsis-nn"]["passed"] == 1
+
+
+def test_all_is_every_engine_buildable_here_the_boards_first(run_setup, tmp_path):
+    from hil.engines import engine_names
+    from hil.run import plan_run
+
+    plan = plan_run(run_setup.options(tmp_path / "r", engine=None, engines=["all"]))
+    try:
+        assert [c.engine.label for c in plan.choices][:1] == ["tflm-cmsis-nn"]  # qemu-m4's engine, its kernels
+        assert sorted(c.name for c in plan.choices) == sorted(engine_names()) and plan.notes == []
+        assert all(c.reason == "--engines all" for c in plan.choices)
+    finally:
+        plan.release()
+    assert not (tmp_path / "r").exists()  # planning runs nothing

@@ -182,11 +182,34 @@ def test_info_names_tflm_and_the_model(tflm_device, tflm_qemu_firmware, tiny_exp
 @needs_tflm
 @pytest.mark.slow
 @pytest.mark.qemu
-def test_outputs_bit_exact_with_tflite_ref_and_tflm_host(tflm_device, bit_exact_set):
+def _stream_on_two_instances(tflm_device, elf: Path, x: np.ndarray, log_dir: Path) -> list:
+    """The windows shared between the module's QEMU and a second one booted from the same image (one core
+    each: the emulation, not the link, bounds this test), every result back under its window's index."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from hil.device.link import open_link
+    from hil.device.protocol import DeviceClient
+    from hil.device.qemu import QemuInstance
+
+    _, client, board = tflm_device
+    half = len(x) // 2
+    with QemuInstance(elf, board.flasher, log_dir / "qemu-second.log") as q:
+        link = open_link(q.url, board.link.baud, None)
+        second = DeviceClient(link, timeout_s=30, retries=1, inflight=2, board="qemu-m4#1")
+        try:
+            with ThreadPoolExecutor(2) as pool:
+                first = pool.submit(lambda: list(client.infer_stream(enumerate(x[:half]))))
+                rest = pool.submit(lambda: list(second.infer_stream((half + i, w) for i, w in enumerate(x[half:]))))
+                return first.result() + rest.result()
+        finally:
+            link.close()
+
+
+def test_outputs_bit_exact_with_tflite_ref_and_tflm_host(tflm_device, tflm_qemu_firmware, bit_exact_set, tmp_path):
     """Issue 10: each kernel set on >= 1,000 windows (the four real records among them), bit for bit."""
-    _, client, _ = tflm_device
     x = bit_exact_set.x
-    results = sorted(client.infer_stream(enumerate(x)), key=lambda r: r.index)
+    results = sorted(_stream_on_two_instances(tflm_device, tflm_qemu_firmware[0] / "hil.elf", x, tmp_path),
+                     key=lambda r: r.index)
     assert [r.index for r in results] == list(range(len(x))) and len(x) >= 1000
     got = np.stack([r.outputs for r in results]).astype(np.int8)
     for name, ref in (("TFLite BUILTIN_REF", bit_exact_set.tflite), ("TFLM on the host", bit_exact_set.tflm_host)):
