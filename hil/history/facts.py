@@ -14,8 +14,7 @@ SERIES_KEYS = ("board", "engine", "kernels", "model_name", "dataset_fingerprint"
 
 
 def kernels_of(rep: Report) -> str | None:
-    """The kernel set, when the report names one (``kernels``, else ``firmware.kernels``): tflm with
-    reference kernels and tflm with CMSIS-NN are two series."""
+    """The kernel set, when the report names one (its own field, else the firmware's)."""
     k = rep.kernels or rep.firmware.kernels
     return None if k is None else str(k)
 

@@ -201,14 +201,6 @@ def test_the_per_op_profile_totals_are_part_of_the_numbers():
     assert not any(k.startswith("profile.") for k in facts.numbers(make_report("r2")))
 
 
-def test_kernel_sets_are_two_series():
-    ref, cmsis = (make_report(f"r-{k}").model_copy(update={"engine": "tflm", "kernels": k})
-                  for k in ("reference", "cmsis-nn"))
-    rows = [facts.report_row(r, None, 0) for r in (ref, cmsis)]
-    assert [r["kernels"] for r in rows] == ["reference", "cmsis-nn"]
-    assert rows[0]["series"] != rows[1]["series"] and "|cmsis-nn|" in rows[1]["series"]
-
-
 def test_import_of_a_run_of_several_engines_records_each_engine(tmp_path):
     from hil.scoring import engines as eng
 
