@@ -12,6 +12,7 @@ pytest_plugins = [
     "tests.fixtures.model",
     "tests.fixtures.firmware",
     "tests.fixtures.run",
+    "tests.fixtures.windows",
 ]
 
 

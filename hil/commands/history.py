@@ -85,8 +85,10 @@ def import_command(ctx, run_dirs) -> None:
         for d in run_dirs:
             rep = load_report(d / "report.json")
             code = 0 if rep.gates is None or rep.gates.passed else 1
-            h.record(facts.report_row(rep, d, code))
-            ui.info(f"imported {d} (schema version {rep.schema_version}, exit {code})")
+            for row in facts.run_rows(rep, d, code):  # a run of several engines: one row per engine
+                h.record(row)
+                ui.info(f"imported {row['run_dir']} (run {row['run_id']}, schema version {rep.schema_version}, "
+                        f"exit {row['exit_status']})")
 
 
 @command.command("pin")

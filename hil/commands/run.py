@@ -27,8 +27,35 @@ def _b(v: Any) -> str:
     return "—" if v is None else f"{v:,} B"
 
 
+def render_engines(rep: Report) -> None:
+    """A run of several engines: one row each, side by side, and which failed."""
+    from hil.scoring import engines as eng
+
+    t = Table(title="engines (same windows)", title_justify="left")
+    for col in ("engine", "result", f"median {rep.latency.unit}", "p90", "arena", "flash", "RAM", "top-1 vs TFLite",
+                "exact vs TFLite", "exact vs TFLM host"):
+        t.add_column(col, justify="left" if col in ("engine", "result") else "right")
+    for e in rep.engines or []:
+        lat, mem = e.latency, e.memory
+        word = {"passed": "[green]pass[/green]", "failed": "[bold red]gate failed[/bold red]"}.get(
+            e.status, "[bold red]did not finish[/bold red]")
+        t.add_row(e.label, word, _f(lat.median if lat else None), _f(lat.p90 if lat else None),
+                  _b(mem.arena_bytes if mem else None), _b(mem.flash_bytes if mem else None),
+                  _b(mem.ram_bytes if mem else None), _f(e.agreement.top1 if e.agreement else None),
+                  _f(e.agreement.exact_match if e.agreement else None),
+                  _f(e.agreement_tflm_host.exact_match if e.agreement_tflm_host else None))
+    ui.console.print(t)
+    for e in eng.failed_engines(rep):
+        ui.console.print(f"[bold red]{eng.summary_line(e)}[/bold red]", soft_wrap=True)
+    ui.console.print(f"[dim]the tables below are those of the first engine, {rep.engines[0].label}; the gates are "
+                     "every engine's[/dim]")
+
+
 def render_summary(rep: Report, run_dir: Path) -> None:
-    t = Table(title=f"hil run · {rep['board']} ({rep['engine']}) · {rep['windows']} windows of {rep['dataset']['split']}",
+    if rep.engines:
+        render_engines(rep)
+    engines = ", ".join(e.label for e in rep.engines) if rep.engines else rep["engine"]
+    t = Table(title=f"hil run · {rep['board']} ({engines}) · {rep['windows']} windows of {rep['dataset']['split']}",
               title_justify="left")
     thr = next((m["thresholded"].get("threshold") for _, m in rep["metrics"].items() if m and m.get("thresholded")), None)
     p = f"p≥{thr:g}" if thr is not None else "confident"
@@ -70,10 +97,11 @@ def render_summary(rep: Report, run_dir: Path) -> None:
               + f" · total {sum(rep['timings'].values()):.1f}s")
     ui.console.print(s)
     g = Table(title="gates", title_justify="left")
-    for col in ("gate", "value", "limit", "result"):
+    by_engine = any(c.engine for c in rep.gates.checks)
+    for col in (("engine",) if by_engine else ()) + ("gate", "value", "limit", "result"):
         g.add_column(col)
     for c in rep["gates"]["checks"]:
-        g.add_row(c["name"], f"{_f(c['value'])} {c.get('unit', '')}".strip(), f"{c['comparison']} {_f(c['limit'])}",
+        g.add_row(*((c.engine or "",) if by_engine else ()), c["name"], f"{_f(c['value'])} {c.get('unit', '')}".strip(), f"{c['comparison']} {_f(c['limit'])}",
                   "[green]pass[/green]" if c["passed"] else "[bold red]FAIL[/bold red]")
     ui.console.print(g)
     for warning in rep.warnings:
@@ -84,7 +112,8 @@ def render_summary(rep: Report, run_dir: Path) -> None:
     if line:
         ui.console.print(f"[bold red]{line}[/bold red]")
     verdict = "[bold green]PASSED[/bold green]" if rep["gates"]["passed"] else "[bold red]FAILED[/bold red]"
-    ui.console.print(f"{verdict}  run folder: {run_dir} (report.html, report.json, junit.xml, results.jsonl)")
+    files = "each engine's results and logs in engines/<label>/" if rep.engines else "results.jsonl"
+    ui.console.print(f"{verdict}  run folder: {run_dir} (report.html, report.json, junit.xml, {files})")
 
 
 @click.command("run")
@@ -108,7 +137,12 @@ def render_summary(rep: Report, run_dir: Path) -> None:
               "on a CPU), the full recipe on LSAD; 'full' forces the full recipe; or a profile of the config.")
 @engine_option("Inference engine (default: the board's `engine`, or its `fallback_engine` when that cannot be built "
                "here; the summary says which and why).")
-@kernels_option()
+@click.option("--engines", default=None, metavar="A,B|all",
+              help="Several engines in one run: the same windows through each engine's image in turn, one report "
+              "with every engine side by side and gates per engine (e.g. aot,tflm). 'all': every registered engine "
+              "that can be built here (the summary names any left out). Not with --engine.")
+@kernels_option("Kernel set of the tflm engine (default: the board's `kernels`); with --engines, of every engine "
+                "that has kernel sets.")
 @click.option("--no-train", is_flag=True, help="Never train or export: use the existing export (exit 3 if there is none).")
 @click.option("--no-flash", is_flag=True, help="Real boards: do not flash; the HELLO check still refuses a stale image.")
 @click.option("--devices", type=click.IntRange(min=1), default=None,
@@ -124,8 +158,8 @@ def render_summary(rep: Report, run_dir: Path) -> None:
               "a RUN_ID of the history (any series), or none.")
 @json_option("Print report.json instead of the summary tables.")
 @click.pass_obj
-def command(obj, board, model, dataset, split, windows, out, resume, gates, work, profile, engine, kernels, no_train,
-            no_flash, devices, wait, history, baseline, as_json) -> None:
+def command(obj, board, model, dataset, split, windows, out, resume, gates, work, profile, engine, engines, kernels,
+            no_train, no_flash, devices, wait, history, baseline, as_json) -> None:
     """Train, export, build, flash, stream the test windows and compare with the references.
 
     Reuses every artifact whose inputs did not change, so a re-run only streams
@@ -135,6 +169,8 @@ def command(obj, board, model, dataset, split, windows, out, resume, gates, work
 
     Exit status: 0 all gates passed, 1 a gate failed, 2 infrastructure failure
     (flash, link, emulator, stale image: retry), 3 usage or configuration error.
+    With --engines: 1 when any engine's gate failed, 2 when an engine did not
+    finish (the report keeps the engines that did; --resume finishes the run).
 
     \b
     Examples:
@@ -143,6 +179,8 @@ def command(obj, board, model, dataset, split, windows, out, resume, gates, work
       hil run --windows 200 --out runs/quick --gate exact_match=0.99
       hil run --resume --out runs/quick
       hil run --engine tflm --kernels reference
+      hil run --engines aot,tflm --windows 200
+      hil run --engines all
       hil run --devices 2 --windows 2000
       hil run --board apollo4-a,apollo4-b --wait 600
       hil run --baseline none --history /tmp/h.sqlite
@@ -150,6 +188,7 @@ def command(obj, board, model, dataset, split, windows, out, resume, gates, work
     opts = RunOptions(
         board=board, model=model, dataset=dataset, split=split, windows=windows, out=out, resume=resume,
         gates=list(gates), work=work, profile=profile, engine=engine, kernels=kernels,
+        engines=None if engines is None else engines.split(","),
         no_train=no_train, flash=not no_flash, boards_file=obj.boards if obj else None,
         show_progress=not as_json, devices=devices, wait=wait, history=history, baseline=baseline,
     )

@@ -168,6 +168,39 @@ def choose_engine(board: Any, requested: str | None = None, kernels: str | None 
                                   f"{fallback.name}")
 
 
+ALL = "all"  # --engines all
+
+
+def choose_engines(board: Any, requested: list[str], kernels: str | None = None) -> tuple[list[EngineChoice], list[str]]:
+    """``--engines``: the named engines in order (each once), or ``all``: every registered engine that can be
+    built here, the board's own first.  ``kernels`` applies to the engines that have kernel sets.
+
+    Returns the choices and, for ``all``, a note per engine left out (which tree is missing)."""
+    from hil.errors import ConfigError
+
+    names = [n.strip() for n in requested if n.strip()]
+    if not names:
+        raise ConfigError(f"--engines: name at least one engine ({', '.join(engine_names())}) or {ALL}")
+    if ALL in names:
+        if names != [ALL]:
+            raise ConfigError(f"--engines {','.join(names)}: {ALL!r} already means every engine; give it alone")
+        why = {n: get_engine(n).with_kernels(kernels or board.kernels).unavailable() for n in engine_names()}
+        notes = [f"--engines {ALL}: engine {n} left out ({w})" for n, w in why.items() if w]
+        names = sorted((n for n, w in why.items() if not w), key=lambda n: n != board.engine)
+        reason = f"--engines {ALL}"
+    else:
+        notes, reason = [], "--engines"
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ConfigError(f"--engines {','.join(names)}: engine {', '.join(twice)} is listed twice")
+        for n in names:
+            get_engine(n)  # an unknown name: ConfigError naming the known ones, before anything runs
+    engines = [get_engine(n) for n in names]
+    if kernels and not any(e.kernel_sets for e in engines):
+        raise ConfigError(f"--kernels {kernels}: none of the engines {', '.join(names)} has kernel sets")
+    return [EngineChoice(e.with_kernels(kernels or board.kernels), reason) for e in engines], notes
+
+
 def engine_names() -> list[str]:
     return _registry.names()
 

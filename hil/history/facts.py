@@ -105,6 +105,21 @@ def report_row(rep: Report, run_dir: Path | None, exit_status: int, *, retries: 
     return fields
 
 
+def run_rows(rep: Report, run_dir: Path, exit_status: int) -> list[dict[str, Any]]:
+    """The rows of a finished run folder: its own, or for a run of several engines one per engine series
+    (each engine's own report.json in its folder; an engine that wrote none has no row)."""
+    from hil.scoring.engines import engine_reports
+    from hil.scoring.report_model import load_report
+
+    if not rep.engines:
+        return [report_row(rep, run_dir, exit_status)]
+    rows = []
+    for folder, path in engine_reports(rep, run_dir):
+        sub = load_report(path)
+        rows.append(report_row(sub, folder, 0 if sub.gates is None or sub.gates.passed else 1))
+    return rows
+
+
 def failure_row(run_id: str, board: str, engine: str | None, model_name: str | None, run_dir: Path | None,
                 exit_status: int, error: str, *, retries: int = 0) -> dict[str, Any]:
     """The row of an attempt that ended before a report (an infrastructure or usage error)."""

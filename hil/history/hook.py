@@ -48,13 +48,15 @@ def record(path: Path | None, rep: Report, run_dir: Path, exit_status: int) -> N
 
 
 def record_failure(path: Path | None, run_dir: Path, board: str, engine: str | None, model_name: str | None,
-                   exc: Exception) -> None:
-    """An attempt that ended before its report: its error and exit status are history too."""
+                   exc: Exception, *, run_id: str | None = None) -> None:
+    """An attempt that ended before its report: its error and exit status are history too.
+
+    ``run_id``: the row's id (default the folder's name; an engine of a run of several has its own)."""
     from hil.errors import HilError
 
     code = exc.exit_code if isinstance(exc, HilError) else 2
     # A resumed or re-tried folder keeps one row: the newest attempt's.
-    row = facts.failure_row(run_dir.name, board, engine, model_name, run_dir, code, str(exc))
+    row = facts.failure_row(run_id or run_dir.name, board, engine, model_name, run_dir, code, str(exc))
     try:
         with open_history(path) as h:
             existing = h.get(row["run_id"])

@@ -87,17 +87,21 @@ def gate_seconds(name: str, timings: Mapping[str, float]) -> float:
 
 
 def write_junit(run_dir: Path, report: Report | Mapping[str, Any]) -> Path:
-    """One <testcase> per gate, classname ``hil.gates.<board>``; a failed gate is a <failure>."""
+    """One <testcase> per gate, classname ``hil.gates.<board>``; a failed gate is a <failure>.
+
+    A run of several engines: one per (engine, gate), classname ``hil.gates.<board>.<engine label>``, and an
+    <error> testcase ``run`` for each engine that did not finish."""
     report = as_document(report)
     checks = report["gates"]["checks"]
     board = report.get("board", "?")
+    unfinished = [e for e in report.get("engines") or [] if e["status"] == "error" and not e.get("gates")]
     total = sum((report.get("timings") or {}).values()) if report.get("timings") else 0.0
     suite = ET.Element(
         "testsuite",
         name=f"hil run {board}",
-        tests=str(len(checks)),
+        tests=str(len(checks) + len(unfinished)),
         failures=str(sum(not c["passed"] for c in checks)),
-        errors="0",
+        errors=str(len(unfinished)),
         skipped="0",
         time=f"{total:.3f}",
     )
@@ -106,7 +110,8 @@ def write_junit(run_dir: Path, report: Report | Mapping[str, Any]) -> Path:
         ET.SubElement(props, "property", name=k, value=str(report.get(k)))
     ET.SubElement(props, "property", name="model.sha256", value=str((report.get("model") or {}).get("sha256")))
     for c in checks:
-        tc = ET.SubElement(suite, "testcase", classname=f"hil.gates.{board}", name=c["name"],
+        classname = f"hil.gates.{board}" + (f".{c['engine']}" if c.get("engine") else "")
+        tc = ET.SubElement(suite, "testcase", classname=classname, name=c["name"],
                            time=f"{gate_seconds(c['name'], report.get('timings') or {}):.3f}")
         text = f"{c['name']}: {c['value']} {c['comparison']} {c['limit']} {c.get('unit', '')}".strip()
         if not c["passed"]:
@@ -114,6 +119,9 @@ def write_junit(run_dir: Path, report: Report | Mapping[str, Any]) -> Path:
             f.text = text
         else:
             ET.SubElement(tc, "system-out").text = text
+    for e in unfinished:
+        tc = ET.SubElement(suite, "testcase", classname=f"hil.gates.{board}.{e['label']}", name="run", time="0.000")
+        ET.SubElement(tc, "error", message=f"engine {e['label']} did not finish", type="EngineError").text = e["error"]
     root = ET.Element("testsuites")
     root.append(suite)
     ET.indent(root)
@@ -136,6 +144,7 @@ class PlotData:
     examples_pred: Sequence[int] = field(default_factory=list)
     examples_ref: Sequence[str] = field(default_factory=list)
     sample_rate: int = 100
+    engine_ticks: dict[str, np.ndarray] = field(default_factory=dict)  # a run of several engines: label -> ticks
 
 
 def _png(fig) -> str:
@@ -355,14 +364,17 @@ def accuracy_drop_text(drop: float | None) -> str:
 
 
 def _gates_html(r: Mapping[str, Any]) -> list[str]:
-    out = ["<h2>Gates</h2><table><tr><th>gate</th><th>value</th><th>limit</th><th>result</th></tr>"]
+    by_engine = any(c.get("engine") for c in r["gates"]["checks"])
+    out = ["<h2>Gates</h2><table><tr>" + ("<th>engine</th>" if by_engine else "")
+           + "<th>gate</th><th>value</th><th>limit</th><th>result</th></tr>"]
     for c in r["gates"]["checks"]:
         cls = "pass" if c["passed"] else "fail"
         value = " ".join(x for x in (_fmt(c["value"]), html.escape(c.get("unit") or "")) if x)
         if c["name"] == "max_accuracy_drop" and c["value"] is not None and c["value"] < 0:
             value += f" ({accuracy_drop_text(c['value'])})"
         limit = " ".join(x for x in (COMPARISON.get(c["comparison"], html.escape(c["comparison"])), _fmt(c["limit"])) if x)
-        out.append(f"<tr><td>{html.escape(c['name'])}</td><td>{value}</td><td>{limit}</td>"
+        engine = f"<td>{html.escape(c.get('engine') or '')}</td>" if by_engine else ""
+        out.append(f"<tr>{engine}<td>{html.escape(c['name'])}</td><td>{value}</td><td>{limit}</td>"
                    f"<td class='{cls}'>{'pass' if c['passed'] else 'FAIL'}</td></tr>")
     out.append("</table>")
     return out
@@ -490,6 +502,10 @@ def render_images(report: Report | Mapping[str, Any], plots: PlotData | None) ->
                                                          large=name == "device")
     if plots is not None and plots.examples_x is not None and len(plots.examples_true):
         images["examples"] = _examples_png(plots)
+    if r.get("engines"):
+        from hil.scoring import engines_html
+
+        images.update(engines_html.images(r, plots.engine_ticks if plots is not None else {}))
     return images
 
 
@@ -498,16 +514,22 @@ def render_html(report: Report | Mapping[str, Any], plots: PlotData | None = Non
     r = as_document(report)
     images = render_images(r, plots) if images is None else images
     passed = r["gates"]["passed"]
+    engines = r.get("engines") or []
+    title_engines = ", ".join(e["label"] for e in engines) if engines else str(r["engine"])
     badge = f'<span class="badge" style="background:{"#1a7f37" if passed else "#cf222e"}">{"PASSED" if passed else "FAILED"}</span>'
     parts = [
         "<!doctype html><html><head><meta charset='utf-8'>",
         f"<title>hil run {html.escape(str(r['board']))} {html.escape(str(r.get('run_id', '')))}</title>",
         f"<style>{_CSS.strip()}</style></head><body>",
-        f"<h1>hil run on {html.escape(str(r['board']))} ({html.escape(str(r['engine']))}) {badge}</h1>",
+        f"<h1>hil run on {html.escape(str(r['board']))} ({html.escape(title_engines)}) {badge}</h1>",
         f"<p class='note'>{r['windows']} windows of {html.escape(str(r['dataset']['name']))} "
         f"split <b>{html.escape(str(r['dataset']['split']))}</b>; model {html.escape(str(r['model'].get('name', '')))} "
         f"sha256 <code>{html.escape(str(r['model']['sha256'])[:16])}…</code>; {html.escape(str(r.get('created', '')))}</p>",
     ]
+    if engines:
+        from hil.scoring import engines_html
+
+        parts += engines_html.table_html(r, images)
     parts += _gates_html(r) + _metrics_html(r) + _agreement_html(r) + _latency_html(r, plots, images)
     parts += _profile_html(r.get("profile") or []) + _diagnosis_html(r.get("diagnosis"))
     parts += _memory_html(r) + _devices_html(r) + _confusion_html(r, images)

@@ -159,6 +159,7 @@ class GateCheck(Section):
     passed: bool
     comparison: str  # ">=" or "<="
     unit: str = ""
+    engine: str | None = None  # a run of several engines: whose gate (the engine's label, e.g. tflm-cmsis-nn)
 
 
 class Gates(Section):
@@ -306,6 +307,51 @@ class BaselineFacts(Section):
     deltas: dict[str, dict[str, float | None]] = Field(default_factory=dict)
 
 
+class EngineLatency(Section):
+    """Counts per inference of one engine, in ``unit`` (cycles, or QEMU guest instructions)."""
+
+    unit: str
+    median: Count | None = None
+    p90: Count | None = None
+    max: Count | None = None
+    ms_median: Millis | None = None  # a real chip only
+
+
+class ProfileTotals(Section):
+    """One engine's per-op profile in totals: the whole invoke, the ops' sum, and the sum per op type."""
+
+    unit: str
+    invoke: float
+    total: float
+    overhead_share: float
+    by_type: dict[str, float] = Field(default_factory=dict)
+
+
+class EngineRun(Section):
+    """One engine of a run of several (``--engines``): what it measured, or what stopped it.
+
+    ``dir`` is the engine's own run folder, relative to the run's (results.jsonl, logs and its one-engine
+    report.json); ``status`` is passed, failed (a gate) or error (the engine did not finish: ``error``)."""
+
+    engine: str
+    label: str
+    kernels: str | None = None
+    dir: str
+    status: str
+    reason: str | None = None
+    error: str | None = None
+    windows: int = 0  # windows with a result in the engine's results.jsonl
+    firmware_sha256: str | None = None
+    latency: EngineLatency | None = None
+    memory: Memory | None = None
+    accuracy: Share | None = None  # the device's accuracy with this engine
+    agreement: Agreement | None = None  # vs TFLite BUILTIN_REF
+    agreement_tflm_host: Agreement | None = None
+    gates: Gates | None = None
+    profile: ProfileTotals | None = None
+    timings: dict[str, Seconds] = Field(default_factory=dict)
+
+
 class Measurements(Section):
     """The numbers gates are checked against: a report, or the part of one a gate test builds."""
 
@@ -348,6 +394,10 @@ class Report(Measurements):
     profile: list[EngineProfile] = Field(default_factory=list, description="Per-op profile, one entry per engine.")
     diagnosis: Diagnosis | None = None
     baseline: BaselineFacts | None = None
+    engines: list[EngineRun] | None = Field(
+        None, description="A run of several engines: one entry each, in run order. The top-level sections are "
+        "the first engine's, except `gates` (every engine's checks, each naming its engine) and `profile` (one "
+        "entry per engine). None: a one-engine run.")
 
     def to_json(self) -> dict[str, Any]:
         """The JSON document, keys in declaration order, extras kept."""

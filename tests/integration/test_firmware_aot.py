@@ -17,40 +17,10 @@ from tests.fixtures.firmware import host_port_process
 pytestmark = pytest.mark.slow
 
 
-N_WINDOWS = 1000  # issue 5: at least 1,000 windows streamed per CI run, bit-exact with both references
-
-
-def _windows(tiny_model, tflite, lsad_sample, tmp_dir) -> np.ndarray:
-    """>= 1,000 int8 windows, quantised like the run does: synthetic LSAD (test and val), the four real
-    sample records (every lead, several starts), uniform random int8 and the extremes."""
-    from hil.data import prepare_dataset
-    from hil.export.quantize import quantize_input
-    from hil.export.tflite_info import read_io_quant
-
-    scale, zp, *_ = read_io_quant(tflite)
-    cfg, ds = tiny_model.cfg, tiny_model.dataset
-    synthetic = np.concatenate([ds.windows("test").x, ds.windows("val").x])
-    # "all" is every split's fixed list: 40 windows of each of the four records.
-    many = {f"{s}_samples_per_patient": 40 for s in ("train", "val", "test")}
-    sample_cfg = cfg.model_copy(update={"windows": cfg.windows.model_copy(update=many)})
-    real = prepare_dataset(sample_cfg, lsad_sample, tmp_dir, progress=False).windows("all").x
-    frame = synthetic.shape[1]
-    alt = np.where(np.arange(frame) % 2 == 0, -128, 127).astype(np.int8)
-    extremes = np.stack([np.full(frame, -128, np.int8), np.full(frame, 127, np.int8), alt, np.zeros(frame, np.int8)])
-    n_uniform = max(100, N_WINDOWS - len(synthetic) - len(real) - len(extremes))
-    uniform = np.random.default_rng(5).integers(-128, 128, size=(n_uniform, frame), dtype=np.int8)
-    x = np.concatenate([quantize_input(synthetic, scale, zp), quantize_input(real, scale, zp), uniform, extremes])
-    assert len(real) >= 100 and len(x) >= N_WINDOWS
-    return x.astype(np.int8)
-
-
 @pytest.fixture(scope="module")
-def references(tiny_model, tiny_export, lsad_sample, tmp_path_factory):
-    from hil.export.references import tflite_ref_outputs, tflm_host_outputs
-
-    tflite = tiny_export / "model.tflite"
-    x = _windows(tiny_model, tflite, lsad_sample, tmp_path_factory.mktemp("sample-work"))
-    return x, tflite_ref_outputs(tflite, x), tflm_host_outputs(tflite, x)
+def references(bit_exact_set):
+    """>= 1,000 windows, four real records among them, and both host references (tests/fixtures/windows.py)."""
+    return bit_exact_set.x, bit_exact_set.tflite, bit_exact_set.tflm_host
 
 
 def test_build_outputs_and_reuse(qemu_firmware, tiny_export):

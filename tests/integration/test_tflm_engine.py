@@ -1,8 +1,9 @@
 """The ``tflm`` engine: the model sources hil.firmware.tflm_gen writes, the
 configure-time error without a TFLM tree, and (with HIL_TFLM_ROOT set; in CI
 always, see tests/trees.py) the real
-TFLM image of ``tiny_export`` on QEMU mps2-an386, bit-exact with TFLite
-(BUILTIN_REF) and TFLM on the host, with PROFILE and INFO from the interpreter.
+TFLM image of ``tiny_export`` on QEMU mps2-an386 with each kernel set, bit-exact with TFLite
+(BUILTIN_REF) and TFLM on the host on >= 1,000 windows (tests/fixtures/windows.py: the four real
+LSAD sample records among them), with PROFILE and INFO from the interpreter.
 
     HIL_TFLM_ROOT=/path/to/tflite-micro [HIL_CMSIS_NN_ROOT=...] .venv/bin/pytest tests/integration/test_tflm_engine.py -q
 """
@@ -136,19 +137,6 @@ def test_configure_fails_clearly_without_a_tflm_tree(tmp_path, generated):
 # --- the real image on QEMU (needs HIL_TFLM_ROOT) -------------------------------------------
 
 
-def _windows(tiny_model, tflite: Path) -> np.ndarray:
-    from hil.export.quantize import quantize_input
-    from hil.export.tflite_info import read_io_quant
-
-    scale, zp, *_ = read_io_quant(tflite)
-    real = quantize_input(tiny_model.dataset.windows("test", limit=150).x, scale, zp)
-    frame = real.shape[1]
-    uniform = np.random.default_rng(11).integers(-128, 128, size=(100, frame), dtype=np.int8)
-    alt = np.where(np.arange(frame) % 2 == 0, -128, 127).astype(np.int8)
-    extremes = np.stack([np.full(frame, -128, np.int8), np.full(frame, 127, np.int8), alt, np.zeros(frame, np.int8)])
-    return np.concatenate([extremes, real, uniform]).astype(np.int8)
-
-
 # Both kernel sets, each image built once for the module (CMSIS-NN is what apollo4 ships, reference is
 # TFLM's portable baseline); every test below runs on each.
 @pytest.fixture(scope="module", params=["cmsis-nn", "reference"])
@@ -213,20 +201,42 @@ def test_info_names_tflm_and_the_model(tflm_device, tflm_qemu_firmware, tiny_exp
 @needs_tflm
 @pytest.mark.slow
 @pytest.mark.qemu
-def test_outputs_bit_exact_with_tflite_ref_and_tflm_host(tflm_device, tiny_model, tiny_export):
-    from hil.export.references import tflite_ref_outputs, tflm_host_outputs
+def _stream_on_two_instances(tflm_device, elf: Path, x: np.ndarray, log_dir: Path) -> list:
+    """The windows shared between the module's QEMU and a second one booted from the same image (one core
+    each: the emulation, not the link, bounds this test), every result back under its window's index."""
+    from concurrent.futures import ThreadPoolExecutor
 
-    _, client, _ = tflm_device
-    tflite = tiny_export / "model.tflite"
-    x = _windows(tiny_model, tflite)
-    ref = tflite_ref_outputs(tflite, x)
-    host = tflm_host_outputs(tflite, x)
-    results = sorted(client.infer_stream(enumerate(x)), key=lambda r: r.index)
-    assert [r.index for r in results] == list(range(len(x)))
+    from hil.device.link import open_link
+    from hil.device.protocol import DeviceClient
+    from hil.device.qemu import QemuInstance
+
+    _, client, board = tflm_device
+    half = len(x) // 2
+    with QemuInstance(elf, board.flasher, log_dir / "qemu-second.log") as q:
+        link = open_link(q.url, board.link.baud, None)
+        second = DeviceClient(link, timeout_s=30, retries=1, inflight=2, board="qemu-m4#1")
+        try:
+            with ThreadPoolExecutor(2) as pool:
+                first = pool.submit(lambda: list(client.infer_stream(enumerate(x[:half]))))
+                rest = pool.submit(lambda: list(second.infer_stream((half + i, w) for i, w in enumerate(x[half:]))))
+                return first.result() + rest.result()
+        finally:
+            link.close()
+
+
+def test_outputs_bit_exact_with_tflite_ref_and_tflm_host(tflm_device, tflm_qemu_firmware, bit_exact_set, tmp_path):
+    """Issue 10: each kernel set on >= 1,000 windows (the four real records among them), bit for bit."""
+    x = bit_exact_set.x
+    results = sorted(_stream_on_two_instances(tflm_device, tflm_qemu_firmware[0] / "hil.elf", x, tmp_path),
+                     key=lambda r: r.index)
+    assert [r.index for r in results] == list(range(len(x))) and len(x) >= 1000
     got = np.stack([r.outputs for r in results]).astype(np.int8)
-    mismatch = np.flatnonzero((got != ref).any(axis=1))
-    assert mismatch.size == 0, f"{mismatch.size}/{len(x)} windows differ from BUILTIN_REF, first {mismatch[:5]}"
-    assert np.array_equal(got, host)
+    for name, ref in (("TFLite BUILTIN_REF", bit_exact_set.tflite), ("TFLM on the host", bit_exact_set.tflm_host)):
+        mismatch = np.flatnonzero((got != ref).any(axis=1))
+        assert mismatch.size == 0, f"{mismatch.size}/{len(x)} windows differ from {name}, first {mismatch[:5]}"
+    real = bit_exact_set.real
+    assert np.array_equal(got[real], bit_exact_set.tflite[real]) and len(bit_exact_set.real_records) == 4
+    assert len(np.unique(got[real], axis=0)) > 1  # the real records give varied outputs, not one constant
     assert all(r.cycles > 0 for r in results)
 
 

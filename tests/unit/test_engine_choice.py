@@ -152,3 +152,53 @@ def test_make_setup_tries_the_fetch_quietly_and_never_fails(tmp_path):
                        capture_output=True, text=True, env=env, timeout=120)
     assert p.returncode == 0, p.stderr
     assert len(p.stdout.strip().splitlines()) == 1 and "aot" in p.stdout  # one quiet line, the consequence
+
+
+# --- --engines: several engines in one run ------------------------------------------------------
+
+
+def test_engines_in_the_order_given_each_with_its_kernels(monkeypatch, tmp_path):
+    from hil.engines import choose_engines
+
+    monkeypatch.setenv("HIL_TFLM_ROOT", str(_tree(tmp_path / "tflm")))
+    monkeypatch.delenv("HIL_CMSIS_NN_ROOT", raising=False)
+    board = load_board("qemu-m4", BOARDS)
+    choices, notes = choose_engines(board, ["aot", "tflm"])
+    assert [c.engine.label for c in choices] == ["aot", "tflm-cmsis-nn"] and notes == []
+    assert all(c.reason == "--engines" for c in choices)
+    choices, _ = choose_engines(board, ["tflm", "aot"], "reference")  # --kernels: the engines with kernel sets
+    assert [c.engine.label for c in choices] == ["tflm-reference", "aot"]
+
+
+def test_engines_all_is_every_buildable_engine_the_boards_first(monkeypatch, tmp_path, no_tree):
+    from hil.engines import choose_engines, engine_names
+
+    board = load_board("qemu-m4", BOARDS)
+    choices, notes = choose_engines(board, ["all"])  # no TFLM tree: tflm is left out, and said so
+    assert [c.name for c in choices] == [n for n in engine_names() if n != "tflm"]
+    assert len(notes) == 1 and "engine tflm left out" in notes[0] and "HIL_TFLM_ROOT" in notes[0]
+    monkeypatch.setenv("HIL_TFLM_ROOT", str(_tree(tmp_path / "tflm")))
+    choices, notes = choose_engines(board, ["all"])
+    assert [c.name for c in choices][:1] == ["tflm"] and "aot" in [c.name for c in choices] and notes == []
+    assert all(c.reason == "--engines all" for c in choices)
+
+
+@pytest.mark.parametrize("names, words", [
+    (["aot", "tlfm"], "unknown engine 'tlfm'; known: aot"),
+    (["aot", "aot"], "engine aot is listed twice"),
+    (["all", "aot"], "give it alone"),
+    ([" ", ""], "name at least one engine"),
+])
+def test_bad_engine_lists_are_refused_naming_the_fix(names, words):
+    from hil.engines import choose_engines
+
+    with pytest.raises(ConfigError) as e:
+        choose_engines(load_board("qemu-m4", BOARDS), names)
+    assert words in str(e.value)
+
+
+def test_kernels_with_only_engines_without_kernel_sets_is_refused():
+    from hil.engines import choose_engines
+
+    with pytest.raises(ConfigError, match="none of the engines aot has kernel sets"):
+        choose_engines(load_board("qemu-m4", BOARDS), ["aot"], "reference")

@@ -240,3 +240,25 @@ def test_a_plan_entry_with_an_unknown_gate_is_refused_before_anything_runs(tmp_p
     res = CliRunner().invoke(cli, ["nightly", str(plan)])
     assert res.exit_code == 3 and "entries[1].gates" in res.output and "max_latency_growth_pct" in res.output
     assert not (tmp_path / "runs").exists()
+
+
+def test_import_of_a_run_of_several_engines_records_each_engine(tmp_path):
+    from hil.scoring import engines as eng
+
+    run = tmp_path / "20240101-020000-qemu-m4"
+    subs = [make_report(f"{run.name}/aot"), make_report(f"{run.name}/tflm-cmsis-nn", ticks_scale=2.0)
+            .model_copy(update={"engine": "tflm", "kernels": "cmsis-nn"})]
+    entries = []
+    for label, sub in zip(("aot", "tflm-cmsis-nn"), subs):
+        eng.engine_dir(run, label).mkdir(parents=True)
+        report.write_report_json(eng.engine_dir(run, label), sub)
+        entries.append(eng.finished(label, f"engines/{label}", sub, np.full(sub.windows, 10_000), "--engines"))
+    report.write_report_json(run, eng.combine(run.name, entries, subs, {}, {}))
+    hist = tmp_path / "h.sqlite"
+    r = CliRunner().invoke(cli, ["history", "--history", str(hist), "import", str(run)])
+    assert r.exit_code == 0, r.output
+    with open_history(hist) as h:
+        rows = {row["run_id"]: row for row in h.rows()}
+    assert sorted(rows) == [f"{run.name}/aot", f"{run.name}/tflm-cmsis-nn"]
+    assert rows[f"{run.name}/tflm-cmsis-nn"]["run_dir"] == str(eng.engine_dir(run, "tflm-cmsis-nn").resolve())
+    assert rows[f"{run.name}/aot"]["series"] != rows[f"{run.name}/tflm-cmsis-nn"]["series"]

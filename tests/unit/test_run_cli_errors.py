@@ -61,3 +61,15 @@ def test_split_all_never_trains_on_the_external_set(tmp_path):
 def test_unknown_training_profile(tmp_path):
     p = run("run", "--profile", "quik", "--work", str(tmp_path), "--out", str(tmp_path / "r"))
     assert p.returncode == 3 and "quick" in p.stderr and not any(tmp_path.iterdir())
+
+
+def test_unknown_engine_in_engines_is_refused_before_any_stage(tmp_path):
+    p = run("run", "--engines", "aot,tlfm", "--work", str(tmp_path / "w"), "--out", str(tmp_path / "r"))
+    assert p.returncode == 3 and "Traceback" not in p.stderr
+    assert "unknown engine 'tlfm'" in p.stderr and "aot" in p.stderr
+    assert not any(tmp_path.iterdir())  # no data generated, nothing trained, no run folder
+
+
+def test_engine_and_engines_together_are_refused(tmp_path):
+    p = run("run", "--engine", "aot", "--engines", "aot,tflm", "--work", str(tmp_path / "w"))
+    assert p.returncode == 3 and "give one of them" in p.stderr

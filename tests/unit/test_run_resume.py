@@ -27,6 +27,33 @@ def test_resume_without_out_never_picks_a_finished_run(tmp_path, monkeypatch):
     assert "no unfinished run" in str(e.value) and run.name in str(e.value) and "--out" in str(e.value)
 
 
+def test_resume_without_out_picks_a_run_of_several_engines_one_of_which_did_not_finish(tmp_path, monkeypatch):
+    monkeypatch.setenv("HIL_RUNS", str(tmp_path))
+    done, broken = tmp_path / "20260101-000000-qemu-m4", tmp_path / "20260101-000100-qemu-m4"
+    for run, status in ((done, "passed"), (broken, "error")):
+        (run / "engines" / "aot").mkdir(parents=True)
+        (run / "engines" / "aot" / "results.jsonl").write_text("")  # results only in the engines' folders
+        (run / "report.json").write_text(json.dumps({"engines": [{"label": "aot", "status": "passed"},
+                                                                 {"label": "tflm-cmsis-nn", "status": status}]}))
+    assert _resolve_run_dir(RunOptions(resume=True), "qemu-m4") == broken
+    (broken / "report.json").unlink()
+    assert _resolve_run_dir(RunOptions(resume=True), "qemu-m4") == broken
+
+
+def test_resume_with_other_engines_is_refused(tmp_path):
+    run = tmp_path / "r"
+    run.mkdir()
+    (run / "config.json").write_text(json.dumps({"options": {"split": "test", "windows": 48, "dataset": None,
+                                                             "model": "models/rhythm-4-effv2"}}))
+    (run / "run.json").write_text(json.dumps({"board": "qemu-m4", "engines": ["aot", "tflm"]}))
+    opts = RunOptions(out=run, resume=True, windows=48, model=Path("models/rhythm-4-effv2"))
+    check_resume_options(opts, run, "qemu-m4", "aot", ["aot", "tflm"])  # the same engines: accepted
+    with pytest.raises(ConfigError, match="--engines aot,tflm \\(now tflm,aot\\)"):
+        check_resume_options(opts, run, "qemu-m4", "tflm", ["tflm", "aot"])
+    with pytest.raises(ConfigError, match="--engines aot,tflm \\(now aot\\)"):
+        check_resume_options(opts, run, "qemu-m4", "aot")
+
+
 def test_resume_with_other_options_is_refused_before_any_stage(tmp_path):
     run = tmp_path / "r"
     run.mkdir()
