@@ -223,6 +223,7 @@ def build_firmware(
     log.write_text("")
     variables = eng.cmake_variables()  # before generating: a missing external tree is the first error
     variables["HIL_OPT_LEVEL"] = opt  # always passed: the CMake cache would keep a previous value
+    variables["HIL_UART_BAUD"] = str(board.link.baud)  # the rate the host opens the port at
     gen = _generate(eng, tflite, out / "model")
     build_dir = out / "cmake"
     cmake_build(build_dir, port=port, engine=engine, engine_dir=eng.firmware_dir, model_dir=out / "model",

@@ -72,7 +72,7 @@ void hil_port_init(void)
 
     semihosting = link_select == MPS2_LINK_SEMIHOSTING;
 
-    UART0_BAUDDIV = MPS2_SYSCLK_HZ / 115200u;
+    UART0_BAUDDIV = MPS2_SYSCLK_HZ / HIL_UART_BAUD; /* QEMU times nothing by it */
     UART0_CTRL = UART_CTRL_TX_EN | UART_CTRL_RX_EN | UART_CTRL_RX_INTEN;
     NVIC_ISER0 = 1u << 0; /* UART0 RX */
 
