@@ -1,7 +1,7 @@
 """The serial link: any pyserial URL, every byte both ways to a raw log.
 
 ``open_link`` accepts what ``serial.serial_for_url`` does -- a device path,
-``socket://host:port`` (QEMU's UART), ``rfc2217://``, ``loop://`` -- and
+``socket://host:port`` (QEMU's link), ``rfc2217://``, ``loop://`` -- and
 returns an open ``serial.SerialBase`` whose reads and writes are also written
 to ``log`` (one line per chunk: seconds since open, direction, hex bytes).
 """

@@ -1,4 +1,7 @@
-"""The ``qemu`` flasher: boots the ELF in qemu-system-arm; the UART is a TCP socket on 127.0.0.1.
+"""The ``qemu`` flasher: boots the ELF in qemu-system-arm; the link is a TCP socket on 127.0.0.1.
+
+The board's ``transport`` says what carries it: the port's UART or QEMU's
+semihosting console (docs/link-speed.md).
 
 The "flash" is the boot, and a restart boots it again (hil.device.qemu.QemuInstance
 does the process handling).
@@ -23,7 +26,7 @@ if TYPE_CHECKING:
 
 
 class QemuFlasher(StrictModel):
-    """Loads the ELF into ``qemu-system-arm``; the UART is a TCP socket on 127.0.0.1."""
+    """Loads the ELF into ``qemu-system-arm``; the link is a TCP socket on 127.0.0.1 (``transport``)."""
 
     kind: Literal["qemu"]
     binary: str = Field("qemu-system-arm", description="QEMU executable.")
