@@ -7,11 +7,11 @@ Boots the same image once per transport (the QEMU flasher's ``transport``:
 ``uart`` is the port's UART0, the baseline; ``semihosting`` the console of
 QEMU's semihosting) and measures, in interleaved rounds:
 
-- compute-only: BENCH n (n invokes, no I/O), windows/s of wall time, the mean
-  of one BENCH right before and one right after the stream;
+- compute-only: BENCH n (n invokes, no I/O), windows/s of wall time;
 - link-only, INFER-shaped: SINK (a window in, 8 bytes out), pipelined;
 - link-only, both ways: ECHO of a window, pipelined;
-- achieved: infer_stream of random windows (pipelined, ``inflight`` in flight).
+- achieved: infer_stream of random windows (pipelined, ``inflight`` in flight),
+  in four slices that alternate with four BENCH slices (the compute-only rate).
 
 Per transport it prints the medians, the spread of each (largest deviation
 from the median over the rounds, in %), and the goal figure
@@ -42,27 +42,28 @@ def spread(values: list[float]) -> float:
     return max(abs(v - med) for v in values) / med if med else 0.0
 
 
-def measure(client, windows: int, x: np.ndarray) -> dict[str, float]:
-    """One round: each rate in windows/s of wall time. BENCH runs right before and right
-    after the stream and the compute-only rate is their mean, so that a change of the
-    machine's load during the round moves both sides of achieved / compute-only alike."""
+def measure(client, windows: int, x: np.ndarray, slices: int = 4) -> dict[str, float]:
+    """One round: each rate in windows/s of wall time. The stream and BENCH alternate in
+    ``slices`` slices of the round's windows, so that a change of the machine's load during
+    the round (other people's builds) moves both sides of achieved / compute-only alike."""
     from hil.device.framing import MsgType
-
-    def bench() -> float:
-        t = time.perf_counter()
-        client.bench(windows)
-        return windows / (time.perf_counter() - t)
 
     row = {}
     payload = x[0].tobytes()
     t = time.perf_counter()
     client.pipelined(MsgType.SINK, (payload for _ in range(windows)), MsgType.SINK_ACK)
     row["sink"] = windows / (time.perf_counter() - t)
-    before = bench()
-    t = time.perf_counter()
-    got = sum(1 for _ in client.infer_stream(enumerate(x)))
-    row["achieved"] = got / (time.perf_counter() - t)
-    row["compute"] = (before + bench()) / 2
+    stream_s = bench_s = 0.0
+    got = 0
+    for part in np.array_split(np.arange(windows), slices):
+        t = time.perf_counter()
+        got += sum(1 for _ in client.infer_stream((int(i), x[i]) for i in part))
+        stream_s += time.perf_counter() - t
+        t = time.perf_counter()
+        client.bench(len(part))
+        bench_s += time.perf_counter() - t
+    row["achieved"] = got / stream_s
+    row["compute"] = windows / bench_s
     t = time.perf_counter()
     client.pipelined(MsgType.ECHO, (payload for _ in range(windows)), MsgType.ECHO_REPLY)
     row["echo"] = windows / (time.perf_counter() - t)
