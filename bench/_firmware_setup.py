@@ -20,6 +20,7 @@ def add_args(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--model", type=Path, default=REPO / "models" / "rhythm-4-effv2", help="model folder")
     ap.add_argument("--work", type=Path, default=None, help="work folder holding the model's export (HIL_WORK)")
     ap.add_argument("--elf", type=Path, default=None, help="use this image instead of building one")
+    ap.add_argument("--engine", default=None, help="engine of the built image (default: the board's choice)")
     ap.add_argument("--fake-engine", action="store_true",
                     help="the app with the test-double engine of tests/firmware_engine (no model needed)")
 
@@ -39,14 +40,16 @@ def image(args) -> tuple[Path, str]:
         cmake_build(out, port=board.port, engine="test", engine_dir=REPO / "tests" / "firmware_engine")
         return out / "hil.elf", "app + TEST-DOUBLE engine (no model)"
     cfg = load_model_config(args.model)
-    fw = build(board, cfg, ArtifactPaths.for_model(cfg.name, args.work), None)  # the board's choice, as hil run
+    fw = build(board, cfg, ArtifactPaths.for_model(cfg.name, args.work), args.engine)  # None: as hil run
     return fw.dir / "hil.elf", f"{cfg.name} on {fw.size.get('engine')} {fw.size.get('kernels') or ''} ({fw.dir})"
 
 
 @contextmanager
-def device(args, elf: Path, inflight: int | None = None) -> Iterator[tuple[object, object]]:
+def device(args, elf: Path, inflight: int | None = None,
+           transport: str | None = None) -> Iterator[tuple[object, object]]:
     """(client, board) with QEMU running the image, through the same DeviceSession as `hil run`.
 
+    ``transport`` overrides the board's ``flasher.transport`` (uart, semihosting).
     The image check needs the export the image was built from; a given --elf
     or the test-double engine holds no model, so it is skipped for them.
     """
@@ -56,6 +59,8 @@ def device(args, elf: Path, inflight: int | None = None) -> Iterator[tuple[objec
     board = load_board(args.board, REPO / "boards.yaml")
     if board.flasher.kind != "qemu":
         raise SystemExit(f"board {board.name}: this benchmark drives QEMU boards only")
+    if transport:
+        board = board.model_copy(update={"flasher": board.flasher.model_copy(update={"transport": transport})})
     expect = None
     if not args.elf and not args.fake_engine:
         from hil.artifacts import ArtifactPaths

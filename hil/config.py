@@ -106,7 +106,11 @@ class Link(_Strict):
         "For qemu boards it is filled in when QEMU starts.",
     )
     usb: UsbMatch | None = None
-    baud: int = Field(115200, gt=0)
+    baud: int = Field(
+        115200, gt=0,
+        description="UART rate: the host opens the port at it and the firmware is built for it "
+        "(HIL_UART_BAUD); QEMU ignores it. docs/link-speed.md.",
+    )
     timeout_s: float = Field(5.0, gt=0, description="Timeout of one request (per window).")
     retries: int = Field(3, ge=0, description="Retries of a request after a link error or timeout.")
     inflight: int = Field(2, ge=1, le=8, description="Windows in flight at once (the firmware buffers the next).")

@@ -126,6 +126,12 @@ static size_t put_str(uint8_t *p, const char *s)
     return n + 1;
 }
 
+/* Ports whose link is always their UART need not say so. */
+__attribute__((weak)) hil_link_t hil_port_link(void)
+{
+    return HIL_LINK_UART;
+}
+
 static void on_hello(uint16_t seq)
 {
     uint8_t p[116 + 3 * 65];
@@ -140,6 +146,7 @@ static void on_hello(uint16_t seq)
     put_tensor(p + 48, &in_info);
     put_tensor(p + 80, &out_info);
     hil_put_u16(p + 112, (uint16_t)hil_engine_profile(NULL, 0));
+    p[114] = (uint8_t)hil_port_link();
     size_t n = 116;
     n += put_str(p + n, HIL_FIRMWARE_VERSION);
     n += put_str(p + n, hil_port_board_name());

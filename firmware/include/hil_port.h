@@ -22,11 +22,21 @@ typedef enum {
     HIL_RESET_FAULT = 5,                /* a fault was reported before the reset */
 } hil_reset_reason_t;
 
+/* What carries the link (INFO reports it, docs/protocol.md). */
+typedef enum {
+    HIL_LINK_UART = 0,                  /* the board's UART (every real board) */
+    HIL_LINK_SEMIHOSTING = 1,           /* an emulator's semihosting console (qemu_mps2 option) */
+} hil_link_t;
+
 /* Clocks, UART (with RX interrupt), timer; called once before anything else. */
 void hil_port_init(void);
 
 /* Board name for INFO, e.g. "qemu-m4". */
 const char *hil_port_board_name(void);
+
+/* The link hil_port_uart_read/write use. Optional: the app's weak default
+ * says HIL_LINK_UART. */
+hil_link_t hil_port_link(void);
 
 /* Takes up to max received bytes from the RX buffer filled by the UART
  * interrupt; never blocks. Returns the number of bytes copied. */

@@ -1,13 +1,16 @@
 """The serial link: any pyserial URL, every byte both ways to a raw log.
 
 ``open_link`` accepts what ``serial.serial_for_url`` does -- a device path,
-``socket://host:port`` (QEMU's UART), ``rfc2217://``, ``loop://`` -- and
+``socket://host:port`` (QEMU's link), ``rfc2217://``, ``loop://`` -- and
 returns an open ``serial.SerialBase`` whose reads and writes are also written
 to ``log`` (one line per chunk: seconds since open, direction, hex bytes).
 """
 
 from __future__ import annotations
 
+import array
+import fcntl
+import termios
 import threading
 import time
 from pathlib import Path
@@ -72,6 +75,19 @@ def _logging_class(base: type) -> type:
     return type(f"Logging{base.__name__}", (base,), {"read": read, "write": write, "close": close})
 
 
+def _counting_socket_class(base: type) -> type:
+    """pyserial's socket:// ``in_waiting`` is a select (0 or 1), so a client that reads
+    ``in_waiting`` bytes took a frame one byte per call (~0.1 ms each with the raw log:
+    docs/link-speed.md). FIONREAD counts what the socket holds."""
+
+    def in_waiting(self: Any) -> int:
+        n = array.array("i", [0])
+        fcntl.ioctl(self._socket, termios.FIONREAD, n)
+        return n[0] or base.in_waiting.fget(self)  # 0 bytes but readable: let read() see the close
+
+    return type(f"Counting{base.__name__}", (base,), {"in_waiting": property(in_waiting)})
+
+
 def open_link(url: str, baud: int, log: Path | None = None, *, timeout: float = 0.05) -> serial.SerialBase:
     """Opens the link; raises LinkError naming the URL and a likely fix."""
     try:
@@ -80,6 +96,8 @@ def open_link(url: str, baud: int, log: Path | None = None, *, timeout: float = 
         raise LinkError(f"serial link {url!r}: {exc}") from None
     if "://" not in url:
         port.exclusive = True  # a device path: no other program may open it while hil streams
+    if url.startswith("socket://"):
+        port.__class__ = _counting_socket_class(type(port))
     if log is not None:
         port.__class__ = _logging_class(type(port))
         port._hil_log = RawLog(Path(log))  # type: ignore[attr-defined]

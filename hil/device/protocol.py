@@ -39,6 +39,8 @@ log = logging.getLogger("hil.device")
 
 DTYPES = {1: "int8", 2: "uint8", 3: "int16", 4: "float32"}
 RESET_REASONS = {0: "unknown", 1: "power_on", 2: "external", 3: "software", 4: "watchdog", 5: "fault"}
+# INFO byte 114: what carries the link (hil_link_t in firmware/include/hil_port.h).
+LINKS = {0: "uart", 1: "semihosting"}
 
 # TFLite BuiltinOperator codes of the ops hil's engines run (schema.fbs).
 OP_NAMES = {
@@ -92,6 +94,7 @@ class DeviceInfo:
     rx_buffer_bytes: int
     ops: int
     kernels: str | None = None  # the engine string's "/<kernels>" part (tflm: cmsis-nn or reference)
+    link: str = "uart"  # what carried the frames: "uart" or "semihosting" (an emulator's console)
 
 
 @dataclass(frozen=True)
@@ -162,7 +165,7 @@ def parse_info(payload: bytes) -> DeviceInfo:
         n = payload[off]
         strings.append(payload[off + 1 : off + 1 + n].decode("ascii", "replace"))
         off += 1 + n
-    (ops,) = struct.unpack_from("<H", payload, 112)
+    ops, link = struct.unpack_from("<HB", payload, 112)
     engine, _, kernels = strings[2].partition("/")
     return DeviceInfo(
         protocol_version=version,
@@ -179,6 +182,7 @@ def parse_info(payload: bytes) -> DeviceInfo:
         rx_buffer_bytes=rx,
         ops=ops,
         kernels=kernels or None,
+        link=LINKS.get(link, f"link{link}"),
     )
 
 

@@ -1,9 +1,10 @@
 """Runs firmware in ``qemu-system-arm`` with its UART on a local TCP port.
 
 ``QemuInstance`` starts QEMU for a board's machine with deterministic
-instruction counting (``-icount shift=N``), the first UART as a TCP server on
-a free port of 127.0.0.1, waits for the firmware's boot banner, notices when
-QEMU dies and always stops it (on exit, on Ctrl-C, on error).
+instruction counting (``-icount shift=N``), the link (the first UART, or the
+semihosting console when the board's ``flasher.transport`` says so) as a TCP
+server on a free port of 127.0.0.1, waits for the firmware's boot banner,
+notices when QEMU dies and always stops it (on exit, on Ctrl-C, on error).
 """
 
 from __future__ import annotations
@@ -21,6 +22,11 @@ from types import TracebackType
 from hil.config import QemuFlasher
 from hil.device.framing import BANNER_PREFIX
 from hil.errors import ConfigError, InfraError
+
+
+# The qemu_mps2 port reads this word at boot to pick its link (firmware/ports/qemu_mps2/mps2.h).
+LINK_SELECT_ADDR = 0x20000000
+LINK_SEMIHOSTING = 0x4B4E4C53
 
 
 class QemuError(InfraError):
@@ -66,15 +72,21 @@ class QemuInstance:
         cmd = [f.binary, "-machine", f.machine]
         if f.cpu:
             cmd += ["-cpu", f.cpu]
-        cmd += [
-            "-icount", f"shift={f.icount_shift}",
-            "-display", "none",
-            "-monitor", "none",
-            "-serial", f"tcp:127.0.0.1:{port},server=on,wait=on,nodelay=on",
-            "-kernel", str(self.elf),
-            *f.extra_args,
-        ]
-        return cmd
+        cmd += ["-icount", f"shift={f.icount_shift}", "-display", "none", "-monitor", "none"]
+        # QEMU waits for the host to connect before it runs the image (wait=on); nodelay: a frame
+        # leaves at once instead of waiting for the previous one's ACK (Nagle).
+        opts = "server=on,wait=on,nodelay=on"
+        if f.transport == "uart":
+            cmd += ["-serial", f"tcp:127.0.0.1:{port},{opts}"]
+        else:
+            cmd += [
+                "-serial", "null",
+                "-chardev", f"socket,id=hil-link,host=127.0.0.1,port={port},{opts}",
+                "-semihosting-config", "enable=on,target=native,chardev=hil-link",
+                # Tells the image to use the console (stored again at every reset, before it runs).
+                "-device", f"loader,addr={LINK_SELECT_ADDR:#x},data={LINK_SEMIHOSTING:#x},data-len=4",
+            ]
+        return [*cmd, "-kernel", str(self.elf), *f.extra_args]
 
     def start(self) -> "QemuInstance":
         if not self.elf.is_file():

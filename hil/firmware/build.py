@@ -243,6 +243,7 @@ def build_firmware(
     log.write_text("")
     variables = eng.cmake_variables()  # before generating: a missing external tree is the first error
     variables["HIL_OPT_LEVEL"] = opt  # always passed: the CMake cache would keep a previous value
+    variables["HIL_UART_BAUD"] = str(board.link.baud)  # the rate the host opens the port at
     gen = _generate(eng, tflite, out / "model")
     if not native:  # before the compile: minutes spent on an image that cannot run are minutes lost
         _check_arena_fits(board, eng, gen)

@@ -1,4 +1,7 @@
-"""The ``qemu`` flasher: boots the ELF in qemu-system-arm; the UART is a TCP socket on 127.0.0.1.
+"""The ``qemu`` flasher: boots the ELF in qemu-system-arm; the link is a TCP socket on 127.0.0.1.
+
+The board's ``transport`` says what carries it: the port's UART or QEMU's
+semihosting console (docs/link-speed.md).
 
 The "flash" is the boot, and a restart boots it again (hil.device.qemu.QemuInstance
 does the process handling).
@@ -23,13 +26,19 @@ if TYPE_CHECKING:
 
 
 class QemuFlasher(StrictModel):
-    """Loads the ELF into ``qemu-system-arm``; the UART is a TCP socket on 127.0.0.1."""
+    """Loads the ELF into ``qemu-system-arm``; the link is a TCP socket on 127.0.0.1 (``transport``)."""
 
     kind: Literal["qemu"]
     binary: str = Field("qemu-system-arm", description="QEMU executable.")
     machine: str = Field(description="QEMU machine, e.g. mps2-an386 (Cortex-M4F).")
     cpu: str | None = Field(None, description="-cpu override; None keeps the machine's default.")
     icount_shift: int = Field(0, ge=0, le=10, description="-icount shift=N: deterministic instruction counting.")
+    transport: Literal["uart", "semihosting"] = Field(
+        "uart",
+        description="What carries the link to the TCP socket: 'uart' (the port's UART0, one byte per QEMU "
+        "main-loop turn, ~15-20 windows/s) or 'semihosting' (QEMU's semihosting console, whole buffers per "
+        "call; the image is the same and INFO reports which ran). docs/link-speed.md.",
+    )
     extra_args: list[str] = Field(default_factory=list, description="Extra QEMU arguments.")
     boot_timeout_s: float = Field(20.0, gt=0, description="How long to wait for the firmware's boot banner.")
 
@@ -39,7 +48,7 @@ class QemuDriver(ProcessFlasher):
     config = QemuFlasher
 
     def summary(self, cfg: QemuFlasher) -> str:
-        return f"qemu {cfg.machine} icount={cfg.icount_shift}"
+        return f"qemu {cfg.machine} icount={cfg.icount_shift} link={cfg.transport}"
 
     def checks(self) -> list["Check"]:
         from hil.doctor import APT_FIX, check_tool
@@ -52,7 +61,7 @@ class QemuDriver(ProcessFlasher):
         from hil.device.qemu import QemuInstance
 
         assert image is not None
-        log(f"qemu: booting {image} on {cfg.machine} (icount shift={cfg.icount_shift})")
+        log(f"qemu: booting {image} on {cfg.machine} (icount shift={cfg.icount_shift}, link {cfg.transport})")
         t0 = time.monotonic()
         with QemuInstance(image, cfg, log.path) as q:
             log(f"qemu: up at {q.url} in {time.monotonic() - t0:.1f} s")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import struct
 import subprocess
 from pathlib import Path
 
@@ -31,6 +32,20 @@ def _sections(elf: Path) -> dict[str, int]:
     out = subprocess.run(["arm-none-eabi-objdump", "-h", str(elf)], capture_output=True, text=True, check=True).stdout
     rows = [line.split() for line in out.splitlines() if line.strip()[:1].isdigit()]
     return {r[1]: int(r[3], 16) for r in rows}
+
+
+def _u32_at(elf: Path, symbol: str) -> int:
+    """The first word of a symbol's initialised data in the ELF."""
+    from elftools.elf.elffile import ELFFile
+
+    with open(elf, "rb") as f:
+        e = ELFFile(f)
+        (sym,) = e.get_section_by_name(".symtab").get_symbol_by_name(symbol)
+        addr = sym["st_value"]
+        for sec in e.iter_sections():
+            if sec["sh_type"] != "SHT_NOBITS" and sec["sh_addr"] <= addr < sec["sh_addr"] + sec["sh_size"]:
+                return struct.unpack_from("<I", sec.data(), addr - sec["sh_addr"])[0]
+    raise AssertionError(f"{symbol} has no initialised data in {elf}")
 
 
 def test_configure_fails_clearly_without_the_sdk(tmp_path):
@@ -98,7 +113,8 @@ def test_startup_and_linker_script_put_the_vector_table_after_the_bootloader(tmp
 @pytest.mark.slow
 @pytest.mark.needs_tree("ambiqsuite", "tflm")  # apollo4's default engine is tflm
 def test_apollo4_image_builds(tiny_export, monkeypatch):
-    """The board's image, compiled and linked against the SDK's real libam_hal.a / libam_bsp.a."""
+    """The board's image, compiled and linked against the SDK's real libam_hal.a / libam_bsp.a,
+    its UART at the board entry's link.baud (a rate other than the default, so it is the entry's)."""
     from hil.artifacts import ArtifactPaths
     from hil.config import load_board, load_model_config
     from hil.firmware.build import build_firmware
@@ -109,6 +125,7 @@ def test_apollo4_image_builds(tiny_export, monkeypatch):
         monkeypatch.setenv("HIL_AMBIQ_EXTRA_INCLUDE", str(standin))
 
     board = load_board("apollo4", REPO / "boards.yaml")
+    board = board.model_copy(update={"link": board.link.model_copy(update={"baud": 460800})})
     cfg = load_model_config(REPO / "models" / "rhythm-4-effv2")
     paths = ArtifactPaths(tiny_export.parent.parent, tiny_export.parent.name)
     folder = build_firmware(board, cfg, paths, board.engine)
@@ -117,6 +134,7 @@ def test_apollo4_image_builds(tiny_export, monkeypatch):
     syms = subprocess.run(["arm-none-eabi-nm", str(folder / "hil.elf")], capture_output=True, text=True, check=True).stdout
     assert " T am_hal_uart_configure" in syms and " T am_hal_pwrctrl_low_power_init" in syms  # from libam_hal.a
     assert " D g_AM_BSP_GPIO_COM_UART_TX" in syms  # from libam_bsp.a
+    assert _u32_at(folder / "hil.elf", "uart_config") == 460800  # am_hal_uart_config_t.ui32BaudRate
     size = json.loads((folder / "size.json").read_text())
     assert size["engine"] == "tflm" and size["port"] == "apollo4"
     assert size["flash_bytes"] <= board.memory.flash_bytes

@@ -1,7 +1,9 @@
 """The firmware on QEMU mps2-an386 (Cortex-M4F): the real aot image of
 ``tiny_export`` for boot, HELLO/INFO, ECHO, BENCH, PROFILE, the protocol
 vectors, a HardFault report and the reset after it, a reset mid-stream; the
-test-double engine where exact outputs and instruction counts are needed."""
+test-double engine where exact outputs and instruction counts are needed.
+The image's tests run over both links of the board (``flasher.transport``):
+the UART path every real board's port shares, and the semihosting console."""
 
 from __future__ import annotations
 
@@ -24,10 +26,11 @@ BOARD = load_board("qemu-m4", REPO / "boards.yaml")
 BOARD_NAME = BOARD.name
 
 
-@pytest.fixture(scope="module")
-def qemu(qemu_firmware, tmp_path_factory):
+@pytest.fixture(scope="module", params=["uart", "semihosting"])
+def qemu(request, qemu_firmware, tmp_path_factory):
     log = tmp_path_factory.mktemp("qemu") / "qemu.log"
-    with QemuInstance(qemu_firmware.elf, BOARD.flasher, log) as q:
+    flasher = BOARD.flasher.model_copy(update={"transport": request.param})
+    with QemuInstance(qemu_firmware.elf, flasher, log) as q:
         yield q
 
 
@@ -51,9 +54,10 @@ def test_boot_banner_names_the_protocol(qemu):
     assert "board=qemu-m4" in qemu.banner and "engine=aot" in qemu.banner
 
 
-def test_hello_info(client, tiny_export):
+def test_hello_info(client, qemu, tiny_export):
     info = client.hello()
     assert (info.protocol_version, info.board, info.engine) == (1, "qemu-m4", "aot")
+    assert info.link == qemu.flasher.transport  # the image took the link QEMU was started with
     assert info.clock_hz == 25_000_000 and info.rx_buffer_bytes == 8192 and info.max_payload == 4096
     assert info.model_sha256 == hashlib.sha256((tiny_export / "model.tflite").read_bytes()).hexdigest()
     assert info.input.dtype == "int8" and info.input.bytes == 800 and info.output.bytes == 4

@@ -56,6 +56,7 @@ def test_run_passes_with_bit_exact_device(finished_run):
     assert rep["latency"]["cycles"]["min"] > 0
     assert rep["memory"]["arena_bytes"] > 0 and rep["memory"]["flash_bytes"] > 0
     assert rep["model"]["sha256"] == rep["device_info"]["model_sha256"]
+    assert rep["device_info"]["link"] == "semihosting"  # the report says which link ran (boards.yaml)
     assert set(rep["timings"]) >= {"data", "build", "flash", "stream", "references", "report"}
     assert rep["gates"]["passed"] and all(c["passed"] for c in rep["gates"]["checks"])
 

@@ -34,6 +34,7 @@ def test_shipped_boards_load():
     assert bf.default == "qemu-m4"
     qemu, apollo = bf.boards["qemu-m4"], bf.boards["apollo4"]
     assert qemu.flasher.kind == "qemu" and qemu.flasher.machine == "mps2-an386" and qemu.flasher.icount_shift == 0
+    assert qemu.flasher.transport == "semihosting"
     assert qemu.emulated and qemu.timer.unit == "qemu_instructions" and qemu.timer.counts_per_tick == 40
     assert apollo.flasher.kind == "pyocd" and apollo.flasher.app_base == 0x18000
     assert apollo.fallback_flasher.kind == "jlink" and apollo.fallback_flasher.device == "AMAP42KK-KBR"
@@ -150,3 +151,8 @@ def test_model_config_mistakes(tmp_path):
 
 def test_model_folder_without_config(tmp_path):
     assert "no model config here" in _error(tmp_path, load_model_config)
+
+
+def test_unknown_link_transport_names_the_key_and_the_choices(tmp_path):
+    msg = _error(_edited_boards(tmp_path, lambda d: d["boards"]["qemu-m4"]["flasher"].__setitem__("transport", "usb")))
+    assert "boards.qemu-m4.flasher" in msg and "transport" in msg and "'uart'" in msg and "'semihosting'" in msg

@@ -47,6 +47,31 @@ def test_refused_socket_hints_at_qemu():
     assert "QEMU" in (exc.value.hint or "")
 
 
+def test_socket_link_counts_every_waiting_byte(tmp_path):
+    """A frame that has arrived is read in one call (pyserial's own socket:// says 1)."""
+    import socket
+    import time
+
+    with socket.socket() as srv:
+        srv.bind(("127.0.0.1", 0))
+        srv.listen(1)
+        port = open_link(f"socket://127.0.0.1:{srv.getsockname()[1]}", 115200, tmp_path / "raw.log")
+        conn, _ = srv.accept()
+        try:
+            assert port.in_waiting == 0
+            conn.sendall(bytes(range(1, 201)) + b"\x00")
+            deadline = time.monotonic() + 5
+            while port.in_waiting < 201 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert port.in_waiting == 201
+            assert port.read(port.in_waiting) == bytes(range(1, 201)) + b"\x00"
+            conn.close()
+            time.sleep(0.05)
+            assert port.in_waiting == 1  # closed: readable, so read() sees it
+        finally:
+            port.close()
+
+
 def test_bad_url_is_a_link_error():
     with pytest.raises(LinkError, match="nosuchscheme"):
         open_link("nosuchscheme://x", 115200)

@@ -15,11 +15,11 @@ def _tensor(dtype, dims, nbytes, scale, zp):
     return struct.pack("<BBH4iIfi", dtype, len(dims), 0, *d, nbytes, scale, zp)
 
 
-def _info_payload(engine=b"aot"):
+def _info_payload(engine=b"aot", link=0):
     head = struct.pack("<BBHIII", 1, 5, 4096, 25_000_000, 34_000, 8192) + bytes(range(32))
     tensors = _tensor(1, (1, 800), 800, 0.05, -3) + _tensor(1, (1, 4), 4, 1 / 256, -128)
     strs = b"".join(bytes([len(s)]) + s for s in (b"0.1.0", b"qemu-m4", engine))
-    return head + tensors + struct.pack("<HH", 42, 0) + strs
+    return head + tensors + struct.pack("<HBB", 42, link, 0) + strs
 
 
 def test_parse_info_reads_every_field():
@@ -38,6 +38,12 @@ def test_parse_info_splits_the_kernel_set_off_the_engine_string():
     assert parse_info(_info_payload()).kernels is None
     info = parse_info(_info_payload(b"tflm/cmsis-nn"))
     assert (info.engine, info.kernels) == ("tflm", "cmsis-nn")
+
+
+def test_parse_info_names_the_link_that_carried_it():
+    assert parse_info(_info_payload()).link == "uart"
+    assert parse_info(_info_payload(link=1)).link == "semihosting"
+    assert parse_info(_info_payload(link=9)).link == "link9"
 
 
 def test_parse_info_refuses_a_short_payload():

@@ -49,7 +49,7 @@ __attribute__((section(".noinit"))) static volatile uint32_t reset_marker;
 static hil_reset_reason_t reset_reason = HIL_RESET_UNKNOWN;
 
 static const am_hal_uart_config_t uart_config = {
-    .ui32BaudRate = 115200,
+    .ui32BaudRate = HIL_UART_BAUD, /* boards.yaml link.baud (docs/link-speed.md) */
     .eDataBits = AM_HAL_UART_DATA_BITS_8,
     .eParity = AM_HAL_UART_PARITY_NONE,
     .eStopBits = AM_HAL_UART_ONE_STOP_BIT,
@@ -142,7 +142,7 @@ uint32_t hil_port_cycles(void)
 }
 
 /* Reception keeps running during an invoke (masking it would overflow the
- * 32-byte FIFO at 115200 baud); the handler's own cycles are taken out. What
+ * 32-byte FIFO: 2.8 ms at 115200 baud); the handler's own cycles are taken out. What
  * remains is exception entry and exit (~24 cycles per interrupt) and cache
  * effects: docs/nightly.md gives the tolerance that follows. */
 uint32_t hil_port_timing_begin(void)

@@ -36,6 +36,10 @@
 #define UART_CTRL_RX_INTEN 0x8u
 #define UART_INT_RX 0x2u
 
+/* The link QEMU was started with (hil/device/qemu.py stores the word). */
+#define MPS2_LINK_SELECT_ADDR 0x20000000u
+#define MPS2_LINK_SEMIHOSTING 0x4B4E4C53u /* "SLNK" */
+
 #define MPS2_SYSCLK_HZ 25000000u
 #define HIL_ERROR_TEXT_LINE 161
 

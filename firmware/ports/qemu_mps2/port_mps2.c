@@ -1,7 +1,12 @@
 /* port_mps2.c -- hil_port.h for QEMU mps2-an386 (Cortex-M4F, 25 MHz).
  *
- * UART0 (CMSDK APB UART) receives through its RX interrupt into a ring
- * buffer; transmission polls TXFULL. SysTick runs from the core clock with a
+ * The link is UART0 or, when the board entry chooses it, QEMU's semihosting
+ * console (docs/link-speed.md): QEMU says which by the word at
+ * MPS2_LINK_SELECT_ADDR. UART0 (CMSDK APB UART) receives through its RX
+ * interrupt into a ring buffer; transmission polls TXFULL. On the console,
+ * idle reads up to the end of a frame (the first read blocks, the core
+ * halted as in WFI, until a byte arrives) and a write is one call per run of
+ * non-zero bytes. SysTick runs from the core clock with a
  * 24-bit reload; its wrap interrupt extends it to a 32-bit counter. Under
  * QEMU -icount shift=0 one tick is 40 guest instructions (docs/protocol.md).
  * A timed invoke runs with interrupts masked (hil_port_timing_begin).
@@ -13,6 +18,7 @@
 #include "hil_port.h"
 #include "hil_rx_ring.h"
 #include "mps2.h"
+#include "semihost.h"
 
 #ifndef HIL_BOARD_NAME
 #define HIL_BOARD_NAME "qemu-m4"
@@ -21,6 +27,15 @@
 
 static hil_rx_ring_t rx;
 static volatile uint32_t systick_wraps;
+
+/* Stored by QEMU (-device loader) at every reset, before the image runs;
+ * the linker script puts it at MPS2_LINK_SELECT_ADDR. Anything but
+ * MPS2_LINK_SEMIHOSTING, as when QEMU stores nothing, means UART0. */
+__attribute__((section(".link_select"), used)) static volatile uint32_t link_select;
+
+static int semihosting;            /* the link is the semihosting console */
+static uint8_t sh_rx[1024];        /* bytes read off the console, not yet taken */
+static size_t sh_rx_len, sh_rx_pos;
 
 /* Survives the reset after a fault report (section .noinit). */
 #define FAULT_MAGIC 0xFA17ED00u
@@ -55,7 +70,9 @@ void hil_port_init(void)
     }
     reset_marker = 0;
 
-    UART0_BAUDDIV = MPS2_SYSCLK_HZ / 115200u;
+    semihosting = link_select == MPS2_LINK_SEMIHOSTING;
+
+    UART0_BAUDDIV = MPS2_SYSCLK_HZ / HIL_UART_BAUD; /* QEMU times nothing by it */
     UART0_CTRL = UART_CTRL_TX_EN | UART_CTRL_RX_EN | UART_CTRL_RX_INTEN;
     NVIC_ISER0 = 1u << 0; /* UART0 RX */
 
@@ -70,13 +87,74 @@ const char *hil_port_board_name(void)
     return HIL_BOARD_NAME;
 }
 
+hil_link_t hil_port_link(void)
+{
+    return semihosting ? HIL_LINK_SEMIHOSTING : HIL_LINK_UART;
+}
+
 size_t hil_port_uart_read(uint8_t *buf, size_t max)
 {
-    return hil_rx_ring_read(&rx, buf, max);
+    if (!semihosting) {
+        return hil_rx_ring_read(&rx, buf, max);
+    }
+    size_t n = sh_rx_len - sh_rx_pos;
+    n = n < max ? n : max;
+    for (size_t i = 0; i < n; ++i) {
+        buf[i] = sh_rx[sh_rx_pos + i];
+    }
+    sh_rx_pos += n;
+    return n;
+}
+
+/* SYS_WRITE0 stops at a NUL: a run that ends at a 0x00 of buf (a frame's
+ * delimiter) is written in place, the delimiter by SYS_WRITEC; a run at the
+ * end of buf goes through a NUL-terminated copy. */
+static void semihost_write(const uint8_t *buf, size_t len)
+{
+    uint8_t tail[64];
+    size_t i = 0;
+    while (i < len) {
+        size_t j = i;
+        while (j < len && buf[j] != 0u) {
+            ++j;
+        }
+        if (j < len) {
+            if (j > i) {
+                semihost_write0(buf + i);
+            }
+            semihost_writec(0u);
+            i = j + 1u;
+            continue;
+        }
+        size_t k = 0;
+        while (i < len && k < sizeof tail - 1u) {
+            tail[k++] = buf[i++];
+        }
+        tail[k] = 0u;
+        semihost_write0(tail);
+    }
+}
+
+/* Called with the buffer empty: a byte (waiting for it), then what follows
+ * up to the end of the frame or of the buffer. */
+static void semihost_fill(void)
+{
+    size_t n = 0;
+    uint8_t b;
+    do {
+        b = semihost_readc();
+        sh_rx[n++] = b;
+    } while (b != 0u && n < sizeof sh_rx);
+    sh_rx_len = n;
+    sh_rx_pos = 0;
 }
 
 void hil_port_uart_write(const uint8_t *buf, size_t len)
 {
+    if (semihosting) {
+        semihost_write(buf, len);
+        return;
+    }
     for (size_t i = 0; i < len; ++i) {
         while (UART0_STATE & UART_STATE_TXFULL) {
         }
@@ -170,6 +248,12 @@ hil_reset_reason_t hil_port_reset_reason(void)
 
 void hil_port_idle(void)
 {
+    if (semihosting) {
+        if (sh_rx_pos == sh_rx_len) {
+            semihost_fill();
+        }
+        return;
+    }
     /* WFI with interrupts masked still wakes on a pending one, so a byte that
      * arrives between the check and the WFI is not left waiting. */
     __asm volatile("cpsid i" ::: "memory");
