@@ -29,7 +29,7 @@ from hil.artifacts import (
     write_manifest,
 )
 from hil.config import Board, ModelConfig
-from hil.engines import Engine, Generated, choose_engine
+from hil.engines import BuildContext, Engine, Generated, choose_engine
 from hil.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[2]
@@ -223,6 +223,9 @@ def build_firmware(
     log.write_text("")
     variables = eng.cmake_variables()  # before generating: a missing external tree is the first error
     variables["HIL_OPT_LEVEL"] = opt  # always passed: the CMake cache would keep a previous value
+    compilers = (compiler, tool_version("c++" if native else "arm-none-eabi-g++"))
+    pre = eng.prebuild(BuildContext(paths.work / "cache", native, opt, compilers))
+    variables.update(pre.variables)
     gen = _generate(eng, tflite, out / "model")
     build_dir = out / "cmake"
     cmake_build(build_dir, port=port, engine=engine, engine_dir=eng.firmware_dir, model_dir=out / "model",
@@ -231,7 +234,8 @@ def build_firmware(
     _copy_outputs(build_dir, out, native)
     size = _size_report(out / "hil.elf", gen, tflite, native=native, board=label, engine=engine, port=port,
                         **({"kernels": eng.kernels} if eng.kernels else {}),
-                        **({"tflm_commit": inputs["tflm_commit"]} if inputs.get("tflm_commit") else {}))
+                        **({"tflm_commit": inputs["tflm_commit"]} if inputs.get("tflm_commit") else {}),
+                        **pre.record)
     if not native and size["flash_bytes"] > board.memory.flash_bytes:
         raise ConfigError(
             f"board {board.name!r}: image needs {size['flash_bytes']} bytes of flash, the board has "
@@ -245,6 +249,7 @@ def build_firmware(
         {
             "elf_sha256": sha256_file(out / "hil.elf"),
             "ops": gen.ops,
+            **pre.record,
             **{k: size[k] for k in ("text", "data", "bss", "flash_bytes", "ram_bytes", "model_bytes", "arena_bytes")},
         },
     )
