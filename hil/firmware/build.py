@@ -155,6 +155,17 @@ def _size_report(elf: Path, gen: Generated, tflite: Path, *, native: bool, **lab
     }
 
 
+def _region_report(elf: Path, build_dir: Path) -> dict[str, dict[str, int]]:
+    """Bytes used and free per memory region of the port's linker script (hil.firmware.image)."""
+    from hil.firmware.image import linker_script_of, memory_report
+
+    script = linker_script_of(build_dir)
+    if script is None:
+        raise ConfigError(f"{build_dir}: no -T linker script in the image's link command (the port's port.cmake "
+                          "links the executable hil with -T<script>)")
+    return memory_report(elf, script)
+
+
 def _tree_commit_warning(fingerprint: dict) -> None:
     """A TFLM tree at another commit than the pinned one builds, but says so."""
     from hil.deps import TREES
@@ -232,10 +243,11 @@ def build_firmware(
                 board_name=label, log=log, extra=variables)
 
     _copy_outputs(build_dir, out, native)
+    regions = _region_report(out / "hil.elf", build_dir) if not native else {}
     size = _size_report(out / "hil.elf", gen, tflite, native=native, board=label, engine=engine, port=port,
                         **({"kernels": eng.kernels} if eng.kernels else {}),
                         **({"tflm_commit": inputs["tflm_commit"]} if inputs.get("tflm_commit") else {}),
-                        **pre.record)
+                        **pre.record, **({"regions": regions} if regions else {}))
     if not native and size["flash_bytes"] > board.memory.flash_bytes:
         raise ConfigError(
             f"board {board.name!r}: image needs {size['flash_bytes']} bytes of flash, the board has "
@@ -250,6 +262,7 @@ def build_firmware(
             "elf_sha256": sha256_file(out / "hil.elf"),
             "ops": gen.ops,
             **pre.record,
+            **({"regions": regions} if regions else {}),
             **{k: size[k] for k in ("text", "data", "bss", "flash_bytes", "ram_bytes", "model_bytes", "arena_bytes")},
         },
     )
