@@ -169,8 +169,11 @@ def test_image_size_report(tflm_qemu_firmware):
     assert size["engine"] == "tflm" and size["port"] == "qemu_mps2"
     assert folder.name == f"qemu-m4-tflm-{size['kernels']}"  # a kernel set never reuses the other's image
     assert size["tflm_commit"]  # the tree's commit, recorded with the image
-    built = (folder / "build.log").read_text()
-    assert ("kernels/cmsis_nn/" in built) == (size["kernels"] == "cmsis-nn")
+    # the image links the cached TFLM library of its kernel set, compiled from TFLM's lists for that set
+    lib = Path(size["tflm_lib"])
+    assert f"library {lib}/libtflm.a" in " ".join((folder / "build.log").read_text().split())
+    listed = (lib / "tflm-sources.txt").read_text()
+    assert ("/micro/kernels/cmsis_nn/" in listed) == ("/cmsis_nn/Source/" in listed) == (size["kernels"] == "cmsis-nn")
     assert size["model_bytes"] < size["flash_bytes"] <= board.memory.flash_bytes
     assert size["arena_bytes"] > 0
 
