@@ -43,9 +43,9 @@ def _own_history(tmp_path_factory, monkeypatch):
 def compiler_cache(tmp_path_factory):
     """Every firmware build of the session compiles through one ccache in the session's work folder.
 
-    TFLM's library is the big compile (minutes on two cores); the qemu-m4 and
-    apollo4 images compile it with the same flags, so the second build takes
-    its objects from the cache. CMake reads CMAKE_<LANG>_COMPILER_LAUNCHER from
+    TFLM's library is the big compile (minutes on two cores). Within one work
+    folder it is compiled once anyway (<work>/cache/tflm-lib); tests that
+    build in a work folder of their own take its objects from this cache. CMake reads CMAKE_<LANG>_COMPILER_LAUNCHER from
     the environment at a build folder's first configure. Without ccache (it is
     in `make setup`'s packages) every build compiles its own copy.
     """
