@@ -34,8 +34,9 @@ FIRMWARE_DIR = Path(__file__).resolve().parents[2] / "firmware"
 LIB_SOURCES = FIRMWARE_DIR / "engines" / "tflm" / "lib"
 TOOLCHAIN_FILE = FIRMWARE_DIR / "cmake" / "arm-none-eabi.cmake"
 OUTPUTS = ("libtflm.a", "tflm-usage.cmake", "tflm-sources.txt", "compile_commands.json")
-# What of a TFLM tree the library is compiled from (its make files list sources under these).
+# What of the trees the library is compiled from (TFLM's make files list sources under these).
 TREE_PARTS = ("tensorflow", "signal")
+CMSIS_NN_PARTS = ("Include", "Source")
 _PERCENT = re.compile(r"^\[\s*(\d+)%\]")
 
 
@@ -62,10 +63,10 @@ def cpu_flags(native: bool) -> str:
     return m.group(1)
 
 
-def tree_fingerprint(root: Path) -> str:
-    """Every file's path, size and mtime under the tree's source folders: an edit in place changes it."""
+def tree_fingerprint(root: Path, parts: tuple[str, ...]) -> str:
+    """Every file's path, size and mtime under ``root``'s folders ``parts``: an edit in place changes it."""
     rows = []
-    for part in TREE_PARTS:
+    for part in parts:
         for dirpath, _, files in os.walk(root / part):
             for f in files:
                 st = os.stat(os.path.join(dirpath, f))
@@ -79,10 +80,10 @@ def library_inputs(root: Path, cmsis_nn: Path | None, kernels: str, *, native: b
     return {
         "tflm_root": str(root.resolve()),
         "tflm_commit": commit or "unknown",
-        "tflm_tree": tree_fingerprint(root),
+        "tflm_tree": tree_fingerprint(root, TREE_PARTS),
         "kernels": kernels,
         "cmsis_nn_root": str(cmsis_nn.resolve()) if cmsis_nn else "",
-        "cmsis_nn_tree": sha256_json(sorted(str(p) for p in cmsis_nn.rglob("*.[ch]"))) if cmsis_nn else "",
+        "cmsis_nn_tree": tree_fingerprint(cmsis_nn, CMSIS_NN_PARTS) if cmsis_nn else "",
         "cpu_flags": cpu_flags(native),
         "toolchain_file": "" if native else sha256_file(TOOLCHAIN_FILE),
         "c_compiler": compilers[0],
