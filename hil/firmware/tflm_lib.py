@@ -127,6 +127,9 @@ def tflm_library(cache: Path, root: Path, cmsis_nn: Path | None, kernels: str, *
             shutil.copy2(log, tmp / "build.log")
             write_manifest(tmp, "tflm-lib", inputs, {"sources": len((tmp / "tflm-sources.txt").read_text().split()),
                                                      "libtflm_sha256": sha256_file(tmp / "libtflm.a")})
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(tmp, 0o777 & ~umask)  # mkdtemp's 0700 would hide the library from other users of the cache
             if folder.exists():  # stale (an older manifest): nothing links from it while we hold the lock
                 shutil.rmtree(folder)
             os.rename(tmp, folder)
