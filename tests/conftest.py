@@ -23,6 +23,18 @@ def pytest_configure(config):
     )
 
 
+# A test that needs TFLM may be the one whose fixtures compile TFLM's library for a kernel set
+# (every kernel: minutes on two cores, more on a busy machine), on top of its own work.
+TFLM_TEST_TIMEOUT_S = 1800
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        trees = {n for m in item.iter_markers("needs_tree") for n in m.args}
+        if "tflm" in trees and item.get_closest_marker("timeout") is None:
+            item.add_marker(pytest.mark.timeout(TFLM_TEST_TIMEOUT_S))
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item):
     # Before the test's fixtures, which would otherwise start building against a missing tree.

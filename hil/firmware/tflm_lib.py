@@ -167,14 +167,19 @@ def _run(cmd: list[str], log: Path, what: str, *, progress: bool) -> None:
         except FileNotFoundError:
             raise ConfigError(f"{cmd[0]} not found on PATH (needed for {what})",
                               hint="install the toolchain: make setup") from None
-        with ui.progress(transient=True) as bar:
-            task = bar.add_task(what, total=100, visible=progress)
-            assert proc.stdout is not None
-            for line in proc.stdout:
-                f.write(line)
-                m = _PERCENT.match(line)
-                if m:
-                    bar.update(task, completed=int(m.group(1)))
+        try:
+            with ui.progress(transient=True) as bar:
+                task = bar.add_task(what, total=100, visible=progress)
+                assert proc.stdout is not None
+                for line in proc.stdout:
+                    f.write(line)
+                    m = _PERCENT.match(line)
+                    if m:
+                        bar.update(task, completed=int(m.group(1)))
+        except BaseException:  # Ctrl-C, a timeout: no compiler left writing into a folder about to be removed
+            proc.kill()
+            proc.wait()
+            raise
         rc = proc.wait()
     if rc != 0:
         tail = "\n".join(log.read_text().splitlines()[-25:])
