@@ -178,7 +178,6 @@ def plan_run(opts: RunOptions) -> Plan:
     if opts.windows is not None and opts.windows <= 0:
         raise ConfigError(f"--windows {opts.windows}: must be a positive number of windows")
     from hil.device.devices import device_boards, load_run_boards
-    from hil.engines import choose_engine
 
     boards = load_run_boards(opts.board, opts.boards_file)
     board = boards[0]

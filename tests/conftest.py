@@ -24,6 +24,18 @@ def pytest_configure(config):
     )
 
 
+# A test that needs TFLM may be the one whose fixtures compile TFLM's library for a kernel set
+# (every kernel: minutes on two cores, more on a busy machine), on top of its own work.
+TFLM_TEST_TIMEOUT_S = 1800
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        trees = {n for m in item.iter_markers("needs_tree") for n in m.args}
+        if "tflm" in trees and item.get_closest_marker("timeout") is None:
+            item.add_marker(pytest.mark.timeout(TFLM_TEST_TIMEOUT_S))
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item):
     # Before the test's fixtures, which would otherwise start building against a missing tree.
@@ -44,9 +56,9 @@ def _own_history(tmp_path_factory, monkeypatch):
 def compiler_cache(tmp_path_factory):
     """Every firmware build of the session compiles through one ccache in the session's work folder.
 
-    TFLM's library is the big compile (minutes on two cores); the qemu-m4 and
-    apollo4 images compile it with the same flags, so the second build takes
-    its objects from the cache. CMake reads CMAKE_<LANG>_COMPILER_LAUNCHER from
+    TFLM's library is the big compile (minutes on two cores). Within one work
+    folder it is compiled once anyway (<work>/cache/tflm-lib); tests that
+    build in a work folder of their own take its objects from this cache. CMake reads CMAKE_<LANG>_COMPILER_LAUNCHER from
     the environment at a build folder's first configure. Without ccache (it is
     in `make setup`'s packages) every build compiles its own copy.
     """

@@ -8,6 +8,7 @@ variants and per-channel scales as an exported model.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Callable, Iterable
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -110,3 +111,14 @@ def random_rep(shapes: list[tuple[int, ...]], seed: int, n: int = 16, scale: flo
             yield [(rng.normal(o, scale, s)).astype(np.float32) for s, o in zip(shapes, offs)]
 
     return gen
+
+
+def seed_tflite(out: Path, filters=(24, 32, 48, 64, 80, 96), name: str = "seed.tflite") -> Path:
+    """The seed architecture (random weights, data-dependent BatchNorm) as an int8 .tflite in ``out``."""
+    from bench.support import signals
+
+    cal = signals.realish(64, 800, seed=5)
+    path = out / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(quantize(seed_model(filters=filters, data=cal, seed=0), lambda: ([c[None]] for c in cal)))
+    return path

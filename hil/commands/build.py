@@ -58,3 +58,15 @@ def command(obj, board_name: str | None, model_dir: Path, engine: str | None, ke
     for key in ("text", "data", "bss", "flash_bytes", "ram_bytes", "model_bytes", "arena_bytes"):
         table.add_row(key, f"{size[key]:,}")
     ui.console.print(table)
+    if size.get("regions"):
+        ui.console.print(_regions_table(size["regions"]))
+
+
+def _regions_table(regions: dict) -> Table:
+    """Used against available bytes per memory region of the port's linker script."""
+    table = Table(title="memory regions (linker script)")
+    for col in ("region", "origin", "used", "size", "used %"):
+        table.add_column(col, justify="left" if col == "region" else "right")
+    for name, r in regions.items():
+        table.add_row(name, f"{r['origin']:#010x}", f"{r['used']:,}", f"{r['size']:,}", f"{r['used'] / r['size']:.1%}")
+    return table

@@ -5,8 +5,8 @@ An engine is one module (``hil/engines/aot.py``, ``tflm.py``) with one
 (``firmware/engines/<name>/`` by default; ``firmware_dir`` may point
 elsewhere, CMake gets it as ``HIL_ENGINE_DIR``).  ``hil.firmware.build`` only
 talks to this interface: it wipes the model folder, calls ``generate``, passes
-``cmake_variables()`` to CMake and puts ``fingerprint()`` into the image's
-manifest.
+``cmake_variables()`` and what ``prebuild()`` returns to CMake and puts
+``fingerprint()`` into the image's manifest.
 
 Registration: built-ins are listed where ``_registry`` is made below; anything else calls
 :func:`register_engine` or ships an entry point of group ``hil.engines``.
@@ -36,6 +36,24 @@ class Generated:
     arena_bytes: int = 0                          # working memory of the engine
     model_bytes: int = 0                          # weights / flatbuffer in the image
     ops: list[str] = field(default_factory=list)  # the model's operators, execution order
+
+
+@dataclass(frozen=True)
+class BuildContext:
+    """What a library an engine builds once and shares between images depends on, besides the engine."""
+
+    cache: Path  # <work>/cache: shared by every model, board and re-run of one work folder
+    native: bool  # the host's compiler, not the cross toolchain
+    opt_level: str
+    compilers: tuple[str, str]  # version lines of the C and C++ compilers
+
+
+@dataclass
+class Prebuilt:
+    """What ``prebuild`` gives the image: CMake variables, and a record for its manifest and size.json."""
+
+    variables: dict[str, str] = field(default_factory=dict)
+    record: dict[str, Any] = field(default_factory=dict)
 
 
 class Engine(ABC):
@@ -106,6 +124,11 @@ class Engine(ABC):
     def cmake_variables(self) -> dict[str, str]:
         """Extra ``-D`` variables for engine.cmake; raises ConfigError when a tree it needs is missing."""
         return {}
+
+    def prebuild(self, ctx: BuildContext) -> Prebuilt:
+        """Builds (or reuses from ``ctx.cache``) what images of this engine share, such as a compiled
+        library, before the image is configured; called after ``cmake_variables``."""
+        return Prebuilt()
 
     @abstractmethod
     def fingerprint(self) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hil.artifacts import sha256_file
-from hil.engines import Engine, Generated
+from hil.engines import BuildContext, Engine, Generated, Prebuilt
 from hil.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -68,6 +68,20 @@ class TflmEngine(Engine):
             )
         return {"HIL_TFLM_ROOT": root, "HIL_CMSIS_NN_ROOT": cmsis_nn if kernels == "cmsis-nn" else "",
                 "HIL_TFLM_KERNELS": kernels}
+
+    def prebuild(self, ctx: BuildContext) -> Prebuilt:
+        """TFLM's library from the work folder's cache (hil.firmware.tflm_lib), compiled there first if need be."""
+        from hil import ui
+        from hil.deps import tree_commit
+        from hil.firmware.tflm_lib import tflm_library
+
+        v = self.cmake_variables()
+        root, cmsis_nn = Path(v["HIL_TFLM_ROOT"]), v["HIL_CMSIS_NN_ROOT"]
+        lib = tflm_library(ctx.cache, root, Path(cmsis_nn) if cmsis_nn else None, v["HIL_TFLM_KERNELS"],
+                           native=ctx.native, opt_level=ctx.opt_level, compilers=ctx.compilers,
+                           commit=tree_commit(root))
+        ui.debug(f"TFLM library {lib.folder} ({'compiled' if lib.built else 'reused'}, {lib.seconds:.1f} s)")
+        return Prebuilt({"HIL_TFLM_LIB_DIR": str(lib.folder)}, {**lib.record, "tflm_lib_compiled": lib.built})
 
     def generate(self, tflite: Path, model_dir: Path) -> Generated:
         from hil.firmware.tflm_gen import generate

@@ -29,7 +29,7 @@ from hil.artifacts import (
     write_manifest,
 )
 from hil.config import Board, ModelConfig
-from hil.engines import Engine, Generated, choose_engine
+from hil.engines import BuildContext, Engine, Generated, choose_engine
 from hil.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[2]
@@ -155,6 +155,17 @@ def _size_report(elf: Path, gen: Generated, tflite: Path, *, native: bool, **lab
     }
 
 
+def _region_report(elf: Path, build_dir: Path) -> dict[str, dict[str, int]]:
+    """Bytes used and free per memory region of the port's linker script (hil.firmware.image)."""
+    from hil.firmware.image import linker_script_of, memory_report
+
+    script = linker_script_of(build_dir)
+    if script is None:
+        raise ConfigError(f"{build_dir}: no -T linker script in the image's link command (the port's port.cmake "
+                          "links the executable hil with -T<script>)")
+    return memory_report(elf, script)
+
+
 def _tree_commit_warning(fingerprint: dict) -> None:
     """A TFLM tree at another commit than the pinned one builds, but says so."""
     from hil.deps import TREES
@@ -244,6 +255,9 @@ def build_firmware(
     variables = eng.cmake_variables()  # before generating: a missing external tree is the first error
     variables["HIL_OPT_LEVEL"] = opt  # always passed: the CMake cache would keep a previous value
     variables["HIL_UART_BAUD"] = str(board.link.baud)  # the rate the host opens the port at
+    compilers = (compiler, tool_version("c++" if native else "arm-none-eabi-g++"))
+    pre = eng.prebuild(BuildContext(paths.work / "cache", native, opt, compilers))
+    variables.update(pre.variables)
     gen = _generate(eng, tflite, out / "model")
     if not native:  # before the compile: minutes spent on an image that cannot run are minutes lost
         _check_arena_fits(board, eng, gen)
@@ -252,9 +266,11 @@ def build_firmware(
                 board_name=label, log=log, extra=variables)
 
     _copy_outputs(build_dir, out, native)
+    regions = _region_report(out / "hil.elf", build_dir) if not native else {}
     size = _size_report(out / "hil.elf", gen, tflite, native=native, board=label, engine=engine, port=port,
                         **({"kernels": eng.kernels} if eng.kernels else {}),
-                        **({"tflm_commit": inputs["tflm_commit"]} if inputs.get("tflm_commit") else {}))
+                        **({"tflm_commit": inputs["tflm_commit"]} if inputs.get("tflm_commit") else {}),
+                        **pre.record, **({"regions": regions} if regions else {}))
     if not native and size["flash_bytes"] > board.memory.flash_bytes:
         raise ConfigError(
             f"board {board.name!r}: image needs {size['flash_bytes']} bytes of flash, the board has "
@@ -268,6 +284,8 @@ def build_firmware(
         {
             "elf_sha256": sha256_file(out / "hil.elf"),
             "ops": gen.ops,
+            **pre.record,
+            **({"regions": regions} if regions else {}),
             **{k: size[k] for k in ("text", "data", "bss", "flash_bytes", "ram_bytes", "model_bytes", "arena_bytes")},
         },
     )

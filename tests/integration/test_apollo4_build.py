@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import struct
+import re
 import subprocess
 from pathlib import Path
 
@@ -109,33 +110,122 @@ def test_startup_and_linker_script_put_the_vector_table_after_the_bootloader(tmp
     isr = next(int(line.split()[0], 16) for line in syms.splitlines() if line.endswith(" am_uart_isr"))
     assert words[16 + 15] == isr | 1  # UART0 (IRQ 15) -> the port's RX interrupt
 
+    # hil.firmware.image reads the same from the ELF, and places every section in a region of the script
+    from hil.errors import ConfigError
+    from hil.firmware.image import memory_report, vector_table
 
-@pytest.mark.slow
-@pytest.mark.needs_tree("ambiqsuite", "tflm")  # apollo4's default engine is tflm
-def test_apollo4_image_builds(tiny_export, monkeypatch):
-    """The board's image, compiled and linked against the SDK's real libam_hal.a / libam_bsp.a,
-    its UART at the board entry's link.baud (a rate other than the default, so it is the entry's)."""
+    assert vector_table(elf) == (APP_BASE, words)
+    report = memory_report(elf, PORT / "apollo4p.ld")
+    size_out = subprocess.run(["arm-none-eabi-size", str(elf)], capture_output=True, text=True, check=True).stdout
+    text, data, bss = (int(v) for v in size_out.splitlines()[1].split()[:3])
+    assert report["MRAM"] == {"origin": APP_BASE, "size": 0x1E8000, "used": text + data, "free": 0x1E8000 - text - data}
+    assert report["TCM"]["used"] == data + bss and report["SSRAM"]["used"] == 0
+    with pytest.raises(ConfigError, match=r"section \.\w+ .* at 0x10000000, outside every memory region"):
+        memory_report(elf, FIRMWARE / "ports" / "qemu_mps2" / "mps2_an386.ld")  # no TCM in that map
+
+
+# Apollo4 Plus memory from its datasheet (docs/boards.md): MRAM, TCM, shared SRAM.
+DATASHEET = {"MRAM": (0x00000000, 0x200000), "TCM": (0x10000000, 0x60000), "SSRAM": (0x10060000, 0x100000)}
+HAL_PREFIXES = ("am_hal_", "am_bsp_", "g_AM_", "am_util_")
+
+
+@pytest.fixture(scope="module")
+def apollo4_image(tiny_export):
+    """The board's image (tflm, CMSIS-NN): compiled and linked against the SDK's real libam_hal.a / libam_bsp.a."""
     from hil.artifacts import ArtifactPaths
     from hil.config import load_board, load_model_config
     from hil.firmware.build import build_firmware
     from tests.trees import ambiq_extra_include
 
+    mp = pytest.MonkeyPatch()
     standin = ambiq_extra_include()
     if standin:  # a partial SDK copy without apollo4p.h: compile against the tests' stand-in
-        monkeypatch.setenv("HIL_AMBIQ_EXTRA_INCLUDE", str(standin))
+        mp.setenv("HIL_AMBIQ_EXTRA_INCLUDE", str(standin))
+    try:
+        board = load_board("apollo4", REPO / "boards.yaml")
+        # a rate other than the default, so the image's UART rate is seen to be the entry's link.baud
+        board = board.model_copy(update={"link": board.link.model_copy(update={"baud": 460800})})
+        cfg = load_model_config(REPO / "models" / "rhythm-4-effv2")
+        paths = ArtifactPaths(tiny_export.parent.parent, tiny_export.parent.name)
+        yield build_firmware(board, cfg, paths, board.engine), board
+    finally:
+        mp.undo()
 
-    board = load_board("apollo4", REPO / "boards.yaml")
-    board = board.model_copy(update={"link": board.link.model_copy(update={"baud": 460800})})
-    cfg = load_model_config(REPO / "models" / "rhythm-4-effv2")
-    paths = ArtifactPaths(tiny_export.parent.parent, tiny_export.parent.name)
-    folder = build_firmware(board, cfg, paths, board.engine)
-    sections = _sections(folder / "hil.elf")
-    assert sections[".isr_vector"] == APP_BASE
-    syms = subprocess.run(["arm-none-eabi-nm", str(folder / "hil.elf")], capture_output=True, text=True, check=True).stdout
-    assert " T am_hal_uart_configure" in syms and " T am_hal_pwrctrl_low_power_init" in syms  # from libam_hal.a
-    assert " D g_AM_BSP_GPIO_COM_UART_TX" in syms  # from libam_bsp.a
-    assert _u32_at(folder / "hil.elf", "uart_config") == 460800  # am_hal_uart_config_t.ui32BaudRate
+
+def _cmake_cache(folder: Path, name: str) -> Path:
+    text = (folder / "cmake" / "CMakeCache.txt").read_text()
+    return Path(re.search(rf"^{name}:[A-Z]+=(.*)$", text, re.M)[1])
+
+
+def _members_defining(archive: Path) -> dict[str, str]:
+    """symbol -> archive member (arm-none-eabi-nm -A over the real library)."""
+    out = subprocess.run(["arm-none-eabi-nm", "-A", "--defined-only", str(archive)], capture_output=True, text=True,
+                         check=True).stdout
+    rows = (re.match(r"^.*?\(?([^:()]+\.o)\)?:\s*[0-9a-f]*\s+[TDRBW]\s+(\S+)$", line) for line in out.splitlines())
+    return {m[2]: m[1] for m in rows if m}
+
+
+def _members_linked(map_file: Path, archive: Path) -> set[str]:
+    """The members of ``archive`` the link map says were pulled into the image."""
+    text = map_file.read_text()
+    block = text.split("Archive member included", 1)[-1].split("Discarded input sections", 1)[0]
+    return set(re.findall(rf"{re.escape(archive.name)}\(([^)]+)\)", block))
+
+
+@pytest.mark.slow
+@pytest.mark.needs_tree("ambiqsuite", "tflm")  # apollo4's default engine is tflm
+def test_apollo4_image_layout_and_size_report(apollo4_image):
+    """Vector table at the app base, every section inside the Apollo4 Plus memories, the size report."""
+    from hil.artifacts import read_manifest
+    from hil.firmware.image import linker_regions, vector_table
+
+    folder, board = apollo4_image
     size = json.loads((folder / "size.json").read_text())
-    assert size["engine"] == "tflm" and size["port"] == "apollo4"
-    assert size["flash_bytes"] <= board.memory.flash_bytes
-    assert (folder / "hil.bin").stat().st_size > size["model_bytes"]
+    assert size["engine"] == "tflm" and size["kernels"] == "cmsis-nn" and size["port"] == "apollo4"
+    base, words = vector_table(folder / "hil.elf")
+    assert base == APP_BASE
+    assert 0x10000000 < words[0] <= 0x10060000 and APP_BASE < words[1] < 0x200000 and words[1] & 1
+    regions = {r.name: r for r in linker_regions(PORT / "apollo4p.ld")}
+    assert regions.keys() == DATASHEET.keys()
+    for name, (origin, length) in DATASHEET.items():
+        r = regions[name]
+        assert origin <= r.origin and r.origin + r.length <= origin + length, f"{name} outside the datasheet's"
+    # build_firmware placed every section (run and load address) in a region, or it would have refused the image
+    report = size["regions"]
+    assert report["MRAM"]["used"] == size["text"] + size["data"] == size["flash_bytes"]
+    assert report["TCM"]["used"] == size["data"] + size["bss"]  # .data, .bss (arena), .noinit, stack
+    assert report["SSRAM"]["used"] == 0
+    assert all(0 <= r["used"] <= r["size"] and r["free"] == r["size"] - r["used"] for r in report.values())
+    assert report["MRAM"]["size"] == board.memory.flash_bytes
+    assert read_manifest(folder)["outputs"]["regions"] == report
+
+
+@pytest.mark.slow
+@pytest.mark.needs_tree("ambiqsuite", "tflm")
+def test_apollo4_hal_and_bsp_symbols_come_from_the_real_libraries(apollo4_image):
+    from hil.firmware.image import defined_symbols, undefined_symbols
+
+    folder, _ = apollo4_image
+    elf = folder / "hil.elf"
+    assert undefined_symbols(elf) == set()
+    port_obj = next((folder / "cmake" / "CMakeFiles" / "hil.dir").rglob("port_apollo4.c.obj"))
+    wanted = {s for s in undefined_symbols(port_obj, weak=True) if s.startswith(HAL_PREFIXES)}
+    assert {"am_hal_uart_configure", "am_hal_pwrctrl_low_power_init", "g_AM_BSP_GPIO_COM_UART_TX"} <= wanted
+    image = defined_symbols(elf)
+    libs = {lib: _members_defining(lib) for lib in (_cmake_cache(folder, "HIL_AMBIQ_HAL_LIB"),
+                                                    _cmake_cache(folder, "HIL_AMBIQ_BSP_LIB"))}
+    linked = {lib: _members_linked(folder / "hil.map", lib) for lib in libs}
+    for sym in sorted(wanted):
+        assert sym in image, f"{sym} is not defined in the image"
+        lib = next((lib for lib, defs in libs.items() if sym in defs), None)
+        assert lib is not None, f"{sym}: defined by neither real library"
+        assert libs[lib][sym] in linked[lib], f"{sym}: the map shows no {lib.name}({libs[lib][sym]}) in the link"
+    assert (folder / "hil.bin").stat().st_size > json.loads((folder / "size.json").read_text())["model_bytes"]
+
+
+@pytest.mark.slow
+@pytest.mark.needs_tree("ambiqsuite", "tflm")
+def test_apollo4_uart_runs_at_the_board_entrys_baud(apollo4_image):
+    folder, board = apollo4_image
+    assert board.link.baud == 460800
+    assert _u32_at(folder / "hil.elf", "uart_config") == 460800  # am_hal_uart_config_t.ui32BaudRate

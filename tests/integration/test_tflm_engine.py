@@ -176,8 +176,11 @@ def test_image_size_report(tflm_qemu_firmware):
     assert size["engine"] == "tflm" and size["port"] == "qemu_mps2"
     assert folder.name == f"qemu-m4-tflm-{size['kernels']}"  # a kernel set never reuses the other's image
     assert size["tflm_commit"]  # the tree's commit, recorded with the image
-    built = (folder / "build.log").read_text()
-    assert ("kernels/cmsis_nn/" in built) == (size["kernels"] == "cmsis-nn")
+    # the image links the cached TFLM library of its kernel set, compiled from TFLM's lists for that set
+    lib = Path(size["tflm_lib"])
+    assert f"library {lib}/libtflm.a" in " ".join((folder / "build.log").read_text().split())
+    listed = (lib / "tflm-sources.txt").read_text()
+    assert ("/micro/kernels/cmsis_nn/" in listed) == ("/cmsis_nn/Source/" in listed) == (size["kernels"] == "cmsis-nn")
     assert size["model_bytes"] < size["flash_bytes"] <= board.memory.flash_bytes
     assert size["arena_bytes"] > 0
 
@@ -261,7 +264,7 @@ def test_profile_covers_every_operator(tflm_device, tiny_export):
 @needs_tflm
 @pytest.mark.slow
 @pytest.mark.qemu
-def test_profile_section_one_entry_per_op_and_totals_within_overhead(tflm_device, tiny_model, tiny_export):
+def test_profile_section_one_entry_per_op_and_totals_within_overhead(tflm_device, bit_exact_set, tiny_export):
     """The report's profile on tflm: every op once, positive counts, MicroProfiler's sum within the bound."""
     from hil.scoring import profile as profile_mod
     from hil.tflite import read_tflite
@@ -269,7 +272,7 @@ def test_profile_section_one_entry_per_op_and_totals_within_overhead(tflm_device
     _, client, board = tflm_device
     tflite = tiny_export / "model.tflite"
     g = read_tflite(tflite)
-    raw = profile_mod.collect(client, _windows(tiny_model, tflite)[4:7], "tflm")
+    raw = profile_mod.collect(client, bit_exact_set.x[4:7], "tflm")
     sec = profile_mod.section(raw, tflite, board)
     assert sec["unit"] == "qemu_instructions" and sec["invokes"] == 3
     assert [o["index"] for o in sec["ops"]] == list(range(len(g.operators)))
