@@ -181,7 +181,7 @@ def choose_engine(board: Any, requested: str | None = None, kernels: str | None 
             with_sets = [e.name for e in all_engines() if e.kernel_sets]
             raise ConfigError(f"--kernels {kernels}: engine {requested} has one kernel set; --kernels applies to "
                               f"{', '.join(with_sets) or 'no registered engine'}")
-        return EngineChoice(eng.with_kernels(kernels or board.kernels), "--engine")
+        return EngineChoice(eng.with_kernels(kernels or board.kernels), "chosen with --engine")
     eng = get_engine(board.engine).with_kernels(kernels or board.kernels)
     why = eng.unavailable() if board.fallback_engine else None
     if why is None:
@@ -210,9 +210,9 @@ def choose_engines(board: Any, requested: list[str], kernels: str | None = None)
         why = {n: get_engine(n).with_kernels(kernels or board.kernels).unavailable() for n in engine_names()}
         notes = [f"--engines {ALL}: engine {n} left out ({w})" for n, w in why.items() if w]
         names = sorted((n for n, w in why.items() if not w), key=lambda n: n != board.engine)
-        reason = f"--engines {ALL}"
+        reason = f"chosen with --engines {ALL}"
     else:
-        notes, reason = [], "--engines"
+        notes, reason = [], "chosen with --engines"
         twice = sorted({n for n in names if names.count(n) > 1})
         if twice:
             raise ConfigError(f"--engines {','.join(names)}: engine {', '.join(twice)} is listed twice")

@@ -197,7 +197,7 @@ def test_all_is_every_engine_buildable_here_the_boards_first(run_setup, tmp_path
     try:
         assert [c.engine.label for c in plan.choices][:1] == ["tflm-cmsis-nn"]  # qemu-m4's engine, its kernels
         assert sorted(c.name for c in plan.choices) == sorted(engine_names()) and plan.notes == []
-        assert all(c.reason == "--engines all" for c in plan.choices)
+        assert all(c.reason == "chosen with --engines all" for c in plan.choices)
     finally:
         plan.release()
     assert not (tmp_path / "r").exists()  # planning runs nothing

@@ -109,6 +109,11 @@ def test_kernels_on_an_engine_with_one_set_is_refused(no_tree):
     assert choose_engine(load_board("qemu-m4", BOARDS), "aot").engine.kernels is None  # the board's kernels ignored
 
 
+def test_an_engine_asked_for_says_so_in_words(no_tree):
+    # the summary prints "engine aot: <reason>": a bare "--engine" there read as a stray option
+    assert choose_engine(load_board("qemu-m4", BOARDS), "aot").reason == "chosen with --engine"
+
+
 def test_boards_yaml_refuses_an_unknown_kernel_set(tmp_path):
     data = yaml.safe_load(BOARDS.read_text())
     data["boards"]["apollo4"]["kernels"] = "fast"
@@ -165,7 +170,7 @@ def test_engines_in_the_order_given_each_with_its_kernels(monkeypatch, tmp_path)
     board = load_board("qemu-m4", BOARDS)
     choices, notes = choose_engines(board, ["aot", "tflm"])
     assert [c.engine.label for c in choices] == ["aot", "tflm-cmsis-nn"] and notes == []
-    assert all(c.reason == "--engines" for c in choices)
+    assert all(c.reason == "chosen with --engines" for c in choices)
     choices, _ = choose_engines(board, ["tflm", "aot"], "reference")  # --kernels: the engines with kernel sets
     assert [c.engine.label for c in choices] == ["tflm-reference", "aot"]
 
@@ -180,7 +185,7 @@ def test_engines_all_is_every_buildable_engine_the_boards_first(monkeypatch, tmp
     monkeypatch.setenv("HIL_TFLM_ROOT", str(_tree(tmp_path / "tflm")))
     choices, notes = choose_engines(board, ["all"])
     assert [c.name for c in choices][:1] == ["tflm"] and "aot" in [c.name for c in choices] and notes == []
-    assert all(c.reason == "--engines all" for c in choices)
+    assert all(c.reason == "chosen with --engines all" for c in choices)
 
 
 @pytest.mark.parametrize("names, words", [
