@@ -78,24 +78,25 @@ def _agree(a: Mapping[str, Any] | None, key: str) -> str:
 
 
 def table_html(r: Mapping[str, Any], images: Mapping[str, str]) -> list[str]:
-    """The engines side by side: latency, memory, agreement with both references, gates, profile totals."""
+    """The engines side by side: latency, memory, agreement with both references, gates."""
     unit = UNIT_WORDS.get(r["latency"]["unit"], r["latency"]["unit"])
     heads = ("engine", "kernels", "result", "median", "p90", "arena", "flash", "RAM", "accuracy",
-             "top-1 vs TFLite", "exact vs TFLite", "exact vs TFLM host", "gates", "profile: ops / invoke")
-    out = ["<h2>Engines, same windows</h2><table><tr>" + "".join(f"<th>{h}</th>" for h in heads) + "</tr>"]
+             "top-1 vs TFLite", "exact vs TFLite", "exact vs TFLM host", "gates")
+    # one row per engine, one line per cell: compact, and scrolled sideways rather than cut on a narrow page
+    out = ["<h2>Engines, same windows</h2><div class='scroll'><table class='compact'><tr>"
+           + "".join(f"<th>{h}</th>" for h in heads) + "</tr>"]
     for e in r["engines"]:
         cls, word = STATUS.get(e["status"], ("fail", e["status"]))
-        lat, mem, prof = e.get("latency") or {}, e.get("memory") or {}, e.get("profile")
+        lat, mem = e.get("latency") or {}, e.get("memory") or {}  # profile totals: the per-op profile section
         gates = e.get("gates")
         gates_text = "—" if not gates else f"{sum(c['passed'] for c in gates['checks'])}/{len(gates['checks'])} pass"
-        prof_text = "—" if not prof else f"{prof['total']:,.0f} / {prof['invoke']:,.0f}"
         cells = [html.escape(e["label"]), html.escape(e.get("kernels") or "—"), f"<span class='{cls}'>{word}</span>",
                  _fmt(lat.get("median")), _fmt(lat.get("p90")), _kib(mem.get("arena_bytes")),
                  _kib(mem.get("flash_bytes")), _kib(mem.get("ram_bytes")), _fmt(e.get("accuracy")),
                  _agree(e.get("agreement"), "top1"), _agree(e.get("agreement"), "exact_match"),
-                 _agree(e.get("agreement_tflm_host"), "exact_match"), gates_text, prof_text]
+                 _agree(e.get("agreement_tflm_host"), "exact_match"), gates_text]
         out.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
-    out.append("</table>")
+    out.append("</table></div>")
     for e in r["engines"]:
         if e.get("error"):
             out.append(f"<p class='fail'>engine {html.escape(e['label'])}: {html.escape(e['error'])}</p>")

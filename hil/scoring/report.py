@@ -347,6 +347,7 @@ th{background:#f5f5f5}td:first-child,th:first-child{text-align:left}
 .badge{display:inline-block;padding:.2rem .7rem;border-radius:1rem;color:#fff;font-weight:600}
 .grid{display:flex;flex-wrap:wrap;gap:1rem;align-items:flex-start}img{max-width:100%}
 .note{color:#555;font-size:.9rem;max-width:60rem}
+.scroll{overflow-x:auto}table.compact{font-size:.85rem}table.compact td{white-space:nowrap;padding:.3rem .45rem}
 """
 
 BACKENDS = {"keras": "Keras (float32, host)", "tflite": "TFLite int8 (host, reference kernels)",
