@@ -215,3 +215,23 @@ def test_dump_that_cannot_finish_exits_2_naming_the_op_and_keeps_the_run(healthy
     assert want in after["diagnosis"]["error"] and not after["diagnosis"]["complete"]
     assert after["agreement"] == before["agreement"] and after["gates"] == before["gates"]
     assert (healthy_run / "diagnose-serial.log").exists()
+
+
+def test_dump_interrupted_by_a_device_reset_is_retried(healthy_run, monkeypatch):
+    """A CRASH sent in the middle of the dump: the device faults and reboots, the client re-sends the
+    chunk it was waiting for (each carries its window, so it is recomputed) and every tensor still matches."""
+    from hil.device.framing import Deframer, Frame, MsgType, encode
+    from tests.fixtures.firmware import FaultyPort
+
+    crash = encode(Frame(MsgType.CRASH, 77))
+    ports = _tap_link(monkeypatch, lambda p: FaultyPort(p, seed=0, inject_after_writes={12: crash}))
+    r = _hil("diagnose", str(healthy_run), "--windows", "1")
+    assert r.exit_code == 0, r.output
+    assert ports and all(not p._inject for p in ports[:1]), "the CRASH went out after the 12th write: mid-dump"
+    log = (healthy_run / "diagnose-serial.log").read_text().splitlines()
+    rx = bytes.fromhex("".join(ln.split()[2] for ln in log if ln.split()[1:2] == ["RX"]))
+    banners = [e.banner for e in Deframer().feed(rx) if getattr(e, "banner", None)]
+    assert any("reset=fault" in b for b in banners), banners  # the device really rebooted mid-dump
+    doc = json.loads((healthy_run / "diagnosis.json").read_text())
+    layers = doc["windows"][0]["layers"]
+    assert doc["complete"] and all(x["max_abs_diff_lsb"] == 0 for ref in layers.values() for x in ref)
