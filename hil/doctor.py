@@ -14,7 +14,7 @@ APT_PACKAGES = "gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eab
 APT_FIX = f"sudo apt-get update && sudo apt-get install -y {APT_PACKAGES}"
 # Every runtime dependency of pyproject.toml (a unit test keeps the two lists equal).
 PY_PACKAGES = ("tensorflow", "numpy", "scipy", "pyserial", "pyocd", "click", "rich", "wfdb", "physiokit", "tflite-micro",
-               "ai-edge-litert", "cobs", "pydantic", "pyyaml", "matplotlib", "labgrid")
+               "ai-edge-litert", "cobs", "pydantic", "pyyaml", "matplotlib", "labgrid", "pyelftools")
 
 
 @dataclass

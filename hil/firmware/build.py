@@ -197,6 +197,18 @@ def _check_arena_fits(board: Board, eng: Engine, gen: Generated) -> None:
     )
 
 
+# What of a board entry never reaches the image: the host's side of the link (where, how long to wait,
+# how many retries or windows in flight) and the lab place. A change there must not rebuild the image;
+# link.baud does (HIL_UART_BAUD).
+HOST_SIDE = {"name": True, "labgrid": True, "link": {"url": True, "usb": True, "timeout_s": True, "retries": True,
+                                                      "inflight": True}}
+
+
+def board_key(board: Board, host: bool = False) -> str:
+    """The board's part of an image's manifest inputs."""
+    return sha256_json({"name": board.name, "entry": board.model_dump(mode="json", exclude=HOST_SIDE), "host": host})
+
+
 def build_firmware(
     board: Board,
     cfg: ModelConfig,
@@ -235,7 +247,7 @@ def build_firmware(
         "tflite": sha256_file(tflite),
         "firmware_sources": firmware_sources_hash(port, eng.firmware_dir),
         "build_driver": sha256_file(Path(__file__)),
-        "board": sha256_json({"name": board.name, "entry": board.model_dump(mode="json", exclude={"name"}), "host": host}),
+        "board": board_key(board, host),
         "engine": engine,
         **({"kernels": eng.kernels} if eng.kernels else {}),
         **eng.fingerprint(),
