@@ -64,14 +64,9 @@ def test_profile_one_entry_per_op_and_totals_within_overhead(qemu_device, tiny_m
 
 @pytest.fixture(scope="module")
 def faulty_work(tiny_model, tmp_path_factory):
-    """A work folder sharing tiny_model's data, training and export (symlinks), firmware of its own."""
-    src = tiny_model.paths.work / tiny_model.cfg.name
-    work = tmp_path_factory.mktemp("faulty-work")
-    (work / tiny_model.cfg.name).mkdir()
-    for part in ("data", "train", "export"):
-        if (src / part).exists():
-            (work / tiny_model.cfg.name / part).symlink_to(src / part)
-    return work
+    from tests.fixtures.model import work_sharing_model
+
+    return work_sharing_model(tiny_model, tmp_path_factory.mktemp("faulty-work"))
 
 
 def test_fault_in_mean_fails_the_run_and_is_named(run_setup, faulty_work, tmp_path, monkeypatch):

@@ -101,14 +101,9 @@ def test_healthy_tflm_dump_matches_both_references_for_every_tensor(dump_image, 
 
 @pytest.fixture(scope="module")
 def faulty_work(tiny_model, tmp_path_factory):
-    """A work folder sharing tiny_model's data, training and export (symlinks), firmware of its own."""
-    src = tiny_model.paths.work / tiny_model.cfg.name
-    work = tmp_path_factory.mktemp("faulty-tflm-work")
-    (work / tiny_model.cfg.name).mkdir()
-    for part in ("data", "train", "export"):
-        if (src / part).exists():
-            (work / tiny_model.cfg.name / part).symlink_to(src / part)
-    return work
+    from tests.fixtures.model import work_sharing_model
+
+    return work_sharing_model(tiny_model, tmp_path_factory.mktemp("faulty-tflm-work"))
 
 
 def test_fault_in_tflm_mean_fails_the_run_is_named_and_hil_diagnose_agrees(run_setup, faulty_work, tmp_path,
